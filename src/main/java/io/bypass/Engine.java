@@ -1,0 +1,48 @@
+package io.bypass;
+
+import io.bypass.container.ContainerProfile;
+import io.bypass.container.Profiler;
+import io.bypass.db.BundleEntry;
+import io.bypass.db.Database;
+import io.bypass.db.RegisteredFile;
+import io.bypass.plan.Plan;
+import io.bypass.plan.Planner;
+import io.bypass.plan.Policy;
+
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** profile → plan, shared by every front end: the database tells the profiler what to look up. */
+public final class Engine {
+
+    /** A decision with what it was based on. */
+    public record Result(ContainerProfile profile, Plan plan, List<BundleEntry> bundles) {
+    }
+
+    private Engine() {
+    }
+
+    public static Result decide(Database db, Path rootfs, Map<String, String> annotations, Map<String, String> env,
+                                String exec, boolean execMustBeElf, Policy policy) {
+        List<BundleEntry> bundles = db.loadAll();
+        ContainerProfile profile = Profiler.profile(new Profiler.Request(rootfs, annotations, env, exec, execMustBeElf,
+                sonamesOfInterest(bundles)));
+        return new Result(profile, Planner.plan(profile, bundles, policy), bundles);
+    }
+
+    /** Every soname a bundle provides or needs: the container's copies decide what is injected. */
+    static Set<String> sonamesOfInterest(List<BundleEntry> bundles) {
+        Set<String> out = new LinkedHashSet<>();
+        out.add("libc.so.6");
+        for (BundleEntry b : bundles) {
+            for (RegisteredFile f : b.files()) {
+                out.add(f.soname());
+                out.addAll(f.needed());
+            }
+        }
+        return out;
+    }
+}

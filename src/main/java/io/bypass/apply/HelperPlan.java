@@ -1,0 +1,85 @@
+package io.bypass.apply;
+
+import io.bypass.container.ContainerProfile;
+import io.bypass.plan.Plan;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Writes a {@link Plan} in the native helper's line format (native-shims/README.md). Pure: the
+ * text depends only on the plan, the container and the paths given.
+ */
+public final class HelperPlan {
+    public static final String HEADER = "bypass-plan 1";
+    /** Where bypass' own files live in the container: a tmpfs, gone with the container. */
+    public static final String RUN_DIR = "/opt/bypass";
+    static final String CONF = RUN_DIR + "/etc/ld.so.conf";
+    static final String CACHE = RUN_DIR + "/etc/ld.so.cache";
+
+    private HelperPlan() {
+    }
+
+    /**
+     * @param ldSoConf host file (private scratch) with the loader configuration, or null when the
+     *                 plan adds no library (then the container's ld.so.cache is left as it is)
+     * @param ldconfig the host's ldconfig
+     */
+    public static String render(Plan plan, int pid, String rootfs, String ldSoConf, String ldconfig) {
+        List<String> lines = new ArrayList<>();
+        lines.add(HEADER);
+        lines.add("ns " + pid);
+        lines.add("root " + encode(rootfs));
+        boolean adds = plan.libraryDir() != null;
+        for (Plan.Mount m : plan.mounts()) {
+            if (m.kind() != Plan.Mount.Kind.ADD) {
+                lines.add("bind " + encode(m.source()) + " " + encode(m.target()) + (m.readOnly() ? " ro" : " rw"));
+            }
+        }
+        if (adds) {
+            lines.add("tmpfs " + RUN_DIR + " 0755");
+            lines.add("mkdir " + encode(plan.libraryDir()) + " 0755");
+            lines.add("mkdir " + RUN_DIR + "/etc 0755");
+            for (Plan.Mount m : plan.mounts()) {
+                if (m.kind() == Plan.Mount.Kind.ADD) {
+                    lines.add("bind " + encode(m.source()) + " " + encode(m.target()) + " ro");
+                }
+            }
+            lines.add("bind " + encode(ldSoConf) + " " + CONF + " ro");
+            lines.add("ldconfig " + encode(ldconfig) + " " + CONF + " " + CACHE);
+            lines.add("remount-ro " + RUN_DIR);
+            lines.add("bind-inner " + CACHE + " /etc/ld.so.cache ro");
+        }
+        for (Plan.Device d : plan.devices()) {
+            lines.add("dev " + encode(d.host().path()) + " " + encode(d.target()));
+        }
+        return String.join("\n", lines) + "\n";
+    }
+
+    /** The loader configuration: bypass' directory first, then the container's own directories. */
+    public static String ldSoConf(Plan plan, ContainerProfile profile) {
+        Set<String> dirs = new LinkedHashSet<>();
+        dirs.add(plan.libraryDir());
+        dirs.addAll(profile.loaderDirs());
+        return String.join("\n", dirs) + "\n";
+    }
+
+    /** Percent-encodes what would break the line format: space, control characters, '%'. */
+    static String encode(String path) {
+        StringBuilder sb = new StringBuilder(path.length());
+        for (byte b : path.getBytes(StandardCharsets.UTF_8)) {
+            int c = b & 0xff;
+            if (c <= 0x20 || c == 0x7f || c == '%') {
+                sb.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 15, 16)));
+            } else {
+                sb.append((char) c);
+            }
+        }
+        // Non-ASCII bytes were appended as Latin-1 chars above; re-encode them as raw bytes.
+        return new String(sb.toString().getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
+    }
+}

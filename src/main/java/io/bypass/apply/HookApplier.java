@@ -1,0 +1,149 @@
+package io.bypass.apply;
+
+import io.bypass.BypassException;
+import io.bypass.ExitCodes;
+import io.bypass.container.ContainerProfile;
+import io.bypass.plan.Plan;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Realises a plan in a running container's mount namespace from an OCI hook: device-cgroup rules
+ * from here, mounts through the native helper (a JVM cannot setns into a mount namespace).
+ */
+public final class HookApplier {
+    private static final long HELPER_TIMEOUT_SECONDS = 60;
+
+    private final Path helper;
+    private final Path ldconfig;
+    private final Path scratchParent;
+
+    public HookApplier(Path helper, Path ldconfig, Path scratchParent) {
+        this.helper = helper;
+        this.ldconfig = ldconfig;
+        this.scratchParent = scratchParent;
+    }
+
+    public void apply(Plan plan, ContainerProfile profile, int pid, String containerId) {
+        if (pid <= 0) {
+            throw BypassException.badInput("hook: the container state has no pid; run bypass at the prestart or createRuntime stage");
+        }
+        requireTrustedExecutable(helper, "the mount helper");
+        if (plan.libraryDir() != null) {
+            requireTrustedExecutable(ldconfig, "ldconfig");
+        }
+        if (!plan.devices().isEmpty()) {
+            DeviceCgroup.allow(pid, plan.devices());
+        }
+        Path scratch = null;
+        try {
+            String conf = null;
+            if (plan.libraryDir() != null) {
+                Files.createDirectories(scratchParent);
+                scratch = Files.createTempDirectory(scratchParent, "bypass-" + safe(containerId) + "-",
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                Path confFile = scratch.resolve("ld.so.conf");
+                Files.writeString(confFile, HelperPlan.ldSoConf(plan, profile));
+                Files.setPosixFilePermissions(confFile, PosixFilePermissions.fromString("rw-r--r--"));
+                conf = confFile.toString();
+            }
+            runHelper(HelperPlan.render(plan, pid, profile.rootfs(), conf, ldconfig.toString()), containerId);
+        } catch (IOException e) {
+            throw BypassException.internal("cannot prepare the injection for container " + containerId + ": " + e.getMessage(), e);
+        } finally {
+            // The helper's bind mounts hold what they need; nothing of this run stays on the host.
+            deleteTree(scratch);
+        }
+    }
+
+    private void runHelper(String planText, String containerId) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(helper.toString());
+        Map<String, String> env = pb.environment();
+        env.clear();
+        env.put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        env.put("LC_ALL", "C");
+        pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        Process p = pb.start();
+        try (OutputStream in = p.getOutputStream()) {
+            in.write(planText.getBytes(StandardCharsets.UTF_8));
+        }
+        String err;
+        try (InputStream es = p.getErrorStream()) {
+            err = new String(es.readNBytes(64 * 1024), StandardCharsets.UTF_8).trim();
+        }
+        boolean done;
+        try {
+            done = p.waitFor(HELPER_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            p.destroyForcibly();
+            throw BypassException.internal("interrupted while injecting into container " + containerId, e);
+        }
+        if (!done) {
+            p.destroyForcibly();
+            throw new BypassException(ExitCodes.INTERNAL, "the mount helper did not finish within " + HELPER_TIMEOUT_SECONDS
+                    + " s for container " + containerId);
+        }
+        if (p.exitValue() != 0) {
+            String line = err.isEmpty() ? "exit status " + p.exitValue() : err.lines().reduce((a, b) -> b).orElse(err);
+            throw new BypassException(ExitCodes.INTERNAL, "cannot inject into container " + containerId + ": " + line);
+        }
+    }
+
+    /** The helper and ldconfig run as root: they must be root's, and writable by nobody else. */
+    static void requireTrustedExecutable(Path file, String what) {
+        try {
+            if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(file)) {
+                throw BypassException.badInput(what + " " + file + " does not exist; reinstall bypass");
+            }
+            Path real = file.toRealPath();
+            Map<String, Object> a = Files.readAttributes(real, "unix:uid,mode");
+            int mode = (Integer) a.get("mode");
+            if ((Integer) a.get("uid") != 0 || (mode & 022) != 0) {
+                throw BypassException.badInput(what + " " + real + " is not owned by root or is writable by others; refusing to run it");
+            }
+            if ((mode & 0111) == 0) {
+                throw BypassException.badInput(what + " " + real + " is not executable");
+            }
+        } catch (IOException e) {
+            throw BypassException.badInput(what + " " + file + ": " + e.getMessage());
+        }
+    }
+
+    private static String safe(String id) {
+        StringBuilder sb = new StringBuilder();
+        for (char c : id.toCharArray()) {
+            sb.append(Character.isLetterOrDigit(c) || c == '-' || c == '_' ? c : '_');
+            if (sb.length() >= 40) {
+                break;
+            }
+        }
+        return sb.toString();
+    }
+
+    static void deleteTree(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (var files = Files.walk(dir)) {
+            List<Path> all = new ArrayList<>(files.toList());
+            java.util.Collections.reverse(all);
+            for (Path p : all) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException ignored) {
+            // Best effort: the directory is private (0700) and in a tmpfs.
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package io.bypass.container;
+
+import io.bypass.Finding;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What a container provides and needs, read from its rootfs, annotations and environment without
+ * executing anything of it. The planner's only view of the container.
+ *
+ * @param loaderDirs the directories the container's loader searches by default: those of its
+ *                   ld.so.cache entries in cache order, or the standard ones that exist
+ * @param libraries the libraries looked up, by soname (absent sonames are not in the map)
+ * @param findings  observations made while profiling (e.g. an annotation contradicting the rootfs)
+ */
+public record ContainerProfile(
+        String rootfs,
+        String elfClass,
+        String machine,
+        Libc libc,
+        boolean hasLdCache,
+        List<String> loaderDirs,
+        Map<String, ContainerLibrary> libraries,
+        Mpi mpi,
+        Libfabric libfabric,
+        Exec exec,
+        Map<String, String> annotations,
+        Map<String, String> env,
+        List<Finding> findings) {
+
+    public ContainerProfile {
+        loaderDirs = List.copyOf(loaderDirs);
+        libraries = Map.copyOf(libraries);
+        annotations = Map.copyOf(annotations);
+        env = Map.copyOf(env);
+        findings = List.copyOf(findings);
+    }
+
+    public Optional<ContainerLibrary> library(String soname) {
+        return Optional.ofNullable(libraries.get(soname));
+    }
+
+    /**
+     * @param implementation "glibc", "musl" or "unknown"
+     * @param version        e.g. "2.31" (from the library's banner, else its highest GLIBC_x.y), or null
+     * @param versions       the GLIBC_x.y names libc.so.6 defines
+     */
+    public record Libc(String implementation, String version, String path, List<String> versions) {
+        public Libc {
+            versions = List.copyOf(versions);
+        }
+
+        public boolean isGlibc() {
+            return "glibc".equals(implementation);
+        }
+    }
+
+    /**
+     * The container's MPI.
+     *
+     * @param family         "mpich" (MPICH ABI) or "openmpi"
+     * @param libraries      the MPI libraries present, by soname
+     * @param libtoolVersion of the main library (libmpi/libmpich), e.g. "12.4.1"
+     */
+    public record Mpi(String family, String mainSoname, String libtoolVersion, Map<String, ContainerLibrary> libraries) {
+        public Mpi {
+            libraries = Map.copyOf(libraries);
+        }
+    }
+
+    /** The container's libfabric.so.1 and the FABRIC_1.x versions it defines. */
+    public record Libfabric(ContainerLibrary library, List<String> versions) {
+        public Libfabric {
+            versions = List.copyOf(versions);
+        }
+    }
+
+    /**
+     * The program the container runs, and what it and its libraries import.
+     *
+     * @param loaded  canonical paths of every object loaded, in load order
+     * @param missing sonames the container's loader would not find, with who needs them
+     * @param imports undefined symbols of the program and its libraries, with the importing object
+     */
+    public record Exec(String path, String canonicalPath, List<String> loaded, Map<String, String> missing,
+                       List<Import> imports) {
+        public Exec {
+            loaded = List.copyOf(loaded);
+            missing = Map.copyOf(missing);
+            imports = List.copyOf(imports);
+        }
+    }
+
+    public record Import(String symbol, String version, String importedBy) {
+    }
+}

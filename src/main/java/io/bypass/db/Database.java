@@ -1,0 +1,263 @@
+package io.bypass.db;
+
+import io.bypass.BypassException;
+import io.bypass.util.Json;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The site database: a directory with one JSON file per bundle under {@code bundles/}.
+ *
+ * <p>Writers (register, remove) hold an exclusive lock on {@code .lock} and replace a bundle's file
+ * with an atomic rename of a fully written, fsynced temporary file, so a reader (a hook starting a
+ * container) sees either the old entry or the new one, never a half-written one, and takes no lock.
+ */
+public final class Database {
+    public static final String DEFAULT_DIR = "/etc/bypass/db";
+    private static final String BUNDLES = "bundles";
+    private static final String SUFFIX = ".json";
+
+    private final Path dir;
+
+    public Database(Path dir) {
+        this.dir = dir.toAbsolutePath().normalize();
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    Path bundlesDir() {
+        return dir.resolve(BUNDLES);
+    }
+
+    Path entryFile(String name) {
+        return bundlesDir().resolve(name + SUFFIX);
+    }
+
+    /**
+     * A hook runs as root over what the database says: the database directory, its bundles
+     * directory and every entry must be root's and writable by nobody else, or it is not used.
+     */
+    public void requireTrusted() {
+        List<Path> paths = new ArrayList<>();
+        paths.add(dir);
+        if (Files.isDirectory(bundlesDir(), LinkOption.NOFOLLOW_LINKS)) {
+            paths.add(bundlesDir());
+            paths.addAll(entryFiles());
+        }
+        for (Path p : paths) {
+            try {
+                java.util.Map<String, Object> a = Files.readAttributes(p, "unix:uid,mode", LinkOption.NOFOLLOW_LINKS);
+                int mode = (Integer) a.get("mode");
+                if ((mode & 0170000) == 0120000) {
+                    throw BypassException.badInput(p + " is a symbolic link; the database must be plain files owned by root");
+                }
+                if ((Integer) a.get("uid") != 0) {
+                    throw BypassException.badInput(p + " is not owned by root; refusing to use the database "
+                            + "(chown root " + p + ")");
+                }
+                if ((mode & 022) != 0) {
+                    throw BypassException.badInput(p + " is writable by non-root users; refusing to use the database "
+                            + "(chmod go-w " + p + ")");
+                }
+            } catch (NoSuchFileException e) {
+                throw BypassException.badInput(p + ": the database does not exist; create it with packaging/install.sh");
+            } catch (IOException e) {
+                throw BypassException.badInput(p + ": cannot check the database: " + e.getMessage());
+            }
+        }
+    }
+
+    /** Whether the database directory exists at all (a missing one reads as empty). */
+    public boolean exists() {
+        return Files.isDirectory(dir);
+    }
+
+    public List<BundleEntry> loadAll() {
+        List<BundleEntry> out = new ArrayList<>();
+        for (Path file : entryFiles()) {
+            out.add(read(file));
+        }
+        out.sort(Comparator.comparing(BundleEntry::name));
+        return out;
+    }
+
+    public List<String> names() {
+        List<String> names = new ArrayList<>();
+        for (Path file : entryFiles()) {
+            String fn = file.getFileName().toString();
+            names.add(fn.substring(0, fn.length() - SUFFIX.length()));
+        }
+        names.sort(null);
+        return names;
+    }
+
+    public Optional<BundleEntry> load(String name) {
+        requireName(name);
+        Path file = entryFile(name);
+        if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.empty();
+        }
+        return Optional.of(read(file));
+    }
+
+    public BundleEntry require(String name) {
+        return load(name).orElseThrow(() -> BypassException.badInput(
+                "no bundle named '" + name + "' in " + dir + " (see: bypass db list)"));
+    }
+
+    private BundleEntry read(Path file) {
+        BundleEntry e = BundleEntry.fromJson(Json.readFileNoFollow(file), file.toString());
+        String fn = file.getFileName().toString();
+        if (!fn.equals(e.name() + SUFFIX)) {
+            throw BypassException.badInput(file + ": holds bundle '" + e.name() + "'; the file name must be " + e.name() + SUFFIX);
+        }
+        return e;
+    }
+
+    private List<Path> entryFiles() {
+        Path bundles = bundlesDir();
+        if (!Files.isDirectory(bundles, LinkOption.NOFOLLOW_LINKS)) {
+            return List.of();
+        }
+        List<Path> files = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(bundles)) {
+            for (Path p : ds) {
+                String fn = p.getFileName().toString();
+                // Temporary files of a writer start with '.', and are not entries yet.
+                if (!fn.startsWith(".") && fn.endsWith(SUFFIX)) {
+                    files.add(p);
+                }
+            }
+        } catch (IOException e) {
+            throw BypassException.badInput(bundles + ": cannot list the database: " + e.getMessage());
+        }
+        files.sort(null);
+        return files;
+    }
+
+    /** Stores an entry atomically, replacing any entry of the same name. */
+    public void store(BundleEntry entry) {
+        requireName(entry.name());
+        withLock(() -> {
+            writeAtomically(entryFile(entry.name()), Json.writeBytes(entry.toJson()));
+            return null;
+        });
+    }
+
+    /** Removes an entry; false when there was none. */
+    public boolean remove(String name) {
+        requireName(name);
+        return withLock(() -> {
+            try {
+                boolean removed = Files.deleteIfExists(entryFile(name));
+                if (removed) {
+                    fsyncDir(bundlesDir());
+                }
+                return removed;
+            } catch (IOException e) {
+                throw BypassException.internal(entryFile(name) + ": cannot remove: " + e.getMessage(), e);
+            }
+        });
+    }
+
+    private static void requireName(String name) {
+        if (!BundleDescriptor.NAME.matcher(name).matches()) {
+            throw BypassException.badInput("'" + name + "' is not a valid bundle name");
+        }
+    }
+
+    interface Locked<T> {
+        T run();
+    }
+
+    private <T> T withLock(Locked<T> action) {
+        try {
+            Files.createDirectories(bundlesDir());
+            setMode(dir, "rwxr-xr-x");
+            setMode(bundlesDir(), "rwxr-xr-x");
+        } catch (IOException e) {
+            throw BypassException.badInput(dir + ": cannot create the database directory: " + e.getMessage());
+        }
+        Path lock = dir.resolve(".lock");
+        try (FileChannel ch = FileChannel.open(lock, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS);
+             FileLock ignored = ch.lock()) {
+            return action.run();
+        } catch (IOException e) {
+            throw BypassException.badInput(lock + ": cannot lock the database: " + e.getMessage());
+        }
+    }
+
+    private static void setMode(Path p, String mode) throws IOException {
+        try {
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(mode));
+        } catch (UnsupportedOperationException ignored) {
+            // Not a POSIX file system: nothing to tighten.
+        }
+    }
+
+    /**
+     * Writes a temporary file next to the target, fsyncs it, renames it over the target and fsyncs
+     * the directory. On any failure the temporary file is removed and the target is untouched.
+     */
+    static void writeAtomically(Path target, byte[] content) {
+        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        try {
+            Set<PosixFilePermission> mode = PosixFilePermissions.fromString("rw-r--r--");
+            try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                    LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(mode))) {
+                ByteBuffer buf = ByteBuffer.wrap(content);
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new IOException("the file system cannot rename atomically", e);
+            }
+            fsyncDir(target.getParent());
+        } catch (FileAlreadyExistsException e) {
+            throw BypassException.internal(tmp + ": a temporary file of another writer is in the way; remove it", e);
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // The original error is the one to report.
+            }
+            throw BypassException.internal(target + ": cannot write: " + e.getMessage(), e);
+        }
+    }
+
+    private static void fsyncDir(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (NoSuchFileException e) {
+            // Nothing to sync.
+        } catch (IOException ignored) {
+            // Some file systems refuse fsync on directories; the rename is still atomic.
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package io.bypass.db;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Compares registered files and devices with the host as it is now. */
+public final class Verifier {
+
+    public record Problem(String bundle, String path, String problem) {
+    }
+
+    private Verifier() {
+    }
+
+    public static List<Problem> verify(List<BundleEntry> bundles) {
+        List<Problem> out = new ArrayList<>();
+        for (BundleEntry b : bundles) {
+            for (RegisteredFile f : b.files()) {
+                Path p = Path.of(f.path());
+                if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    out.add(new Problem(b.name(), f.path(), "vanished"));
+                    continue;
+                }
+                try {
+                    if (Files.size(p) != f.size() || !Registrar.sha256(p).equals(f.sha256())) {
+                        out.add(new Problem(b.name(), f.path(), "changed (checksum differs from registration)"));
+                    }
+                } catch (IOException | RuntimeException e) {
+                    out.add(new Problem(b.name(), f.path(), "unreadable: " + e.getMessage()));
+                }
+            }
+            for (RegisteredDevice d : b.devices()) {
+                Path p = Path.of(d.path());
+                if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                    out.add(new Problem(b.name(), d.path(), "vanished"));
+                    continue;
+                }
+                try {
+                    RegisteredDevice now = Registrar.device(p, d.path());
+                    if (now.type() != d.type() || now.major() != d.major() || now.minor() != d.minor()) {
+                        out.add(new Problem(b.name(), d.path(), "changed (now " + now.type() + " " + now.major() + ":"
+                                + now.minor() + ")"));
+                    }
+                } catch (RuntimeException e) {
+                    out.add(new Problem(b.name(), d.path(), e.getMessage()));
+                }
+            }
+            for (BundleDescriptor.ExtraMount m : b.mounts()) {
+                if (!Files.exists(Path.of(m.source()))) {
+                    out.add(new Problem(b.name(), m.source(), "vanished"));
+                }
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,493 @@
+#!/bin/bash
+# Tests for native-shims/bypass-mount-helper.  Run as root (needs unshare -m):
+#   tests/native/helper-test.sh /path/to/bypass-mount-helper
+# (make -C native-shims check OUT=dir runs it.)
+#
+# A sleeper in a new private mount namespace stands in for the container; a
+# scratch directory in /tmp stands in for its rootfs.  Every functional and
+# hostile case runs once per resolver/mount-API combination.  Prints
+# "ok - name" / "not ok - name" and exits non-zero if any check failed.
+
+set -u
+shopt -s lastpipe # the "printf ... | bad_plan" checks must count in this shell
+export LC_ALL=C
+
+HELPER=${1:?usage: helper-test.sh HELPER}
+case $HELPER in /*) ;; *) HELPER=$PWD/$HELPER ;; esac
+if [ ! -x "$HELPER" ]; then
+	echo "not ok - helper $HELPER is not executable"
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "not ok - helper-test.sh must run as root"
+	exit 1
+fi
+for tool in unshare nsenter timeout findmnt; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "not ok - required tool $tool is missing"
+		exit 1
+	fi
+done
+
+LDCONFIG=$(command -v ldconfig || echo /sbin/ldconfig)
+LDCONFIG=$(readlink -f "$LDCONFIG")
+LIBC=$(ldconfig -p | awk '$1 == "libc.so.6" && /x86-64|64bit|AArch64|ARM/ { print $NF; exit }')
+[ -n "$LIBC" ] || LIBC=$(ldconfig -p | awk '$1 == "libc.so.6" { print $NF; exit }')
+LIBC=$(readlink -f "$LIBC")
+
+SCRATCH=$(mktemp -d /tmp/bypass-helper-test.XXXXXX)
+HOSTDIR=$(mktemp -d /tmp/bypass-hostdir.XXXXXX) # must stay empty and unmounted
+UNIQUE=bypass-helper-test-$$-$RANDOM           # must never appear in the host's /
+SLEEPERS=()
+FAILED=0
+PASSED=0
+
+cleanup() {
+	local p
+	for p in "${SLEEPERS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	rm -rf --one-file-system "$SCRATCH" "$HOSTDIR"
+	rmdir "/$UNIQUE" 2>/dev/null
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+HOST_MI_BEFORE=$SCRATCH/host-mountinfo.before
+mi_fields() { awk '{ $1 = ""; $2 = ""; print }' "$1" | sort; }
+cat /proc/$$/mountinfo >"$HOST_MI_BEFORE"
+
+ok() { echo "ok - $1"; PASSED=$((PASSED + 1)); }
+not_ok() {
+	echo "not ok - $1"
+	FAILED=$((FAILED + 1))
+	shift
+	local l
+	for l in "$@"; do printf '#   %s\n' "$l"; done
+}
+# check NAME COMMAND... : ok when the command succeeds
+check() {
+	local name=$1
+	shift
+	if "$@" >/dev/null 2>&1; then ok "$name"; else not_ok "$name" "command: $*" "stderr: ${ERR:-}"; fi
+}
+
+# --- namespace --------------------------------------------------------------
+
+NSPID=
+start_ns() {
+	unshare -m --propagation private sleep 3600 &
+	local pid=$! i self
+	SLEEPERS+=("$pid")
+	self=$(readlink /proc/$$/ns/mnt)
+	for i in $(seq 1 200); do
+		# unshare execs sleep: the pid is the one in the new namespace once it differs
+		if [ "$(readlink /proc/$pid/ns/mnt 2>/dev/null)" != "$self" ] &&
+			[ "$(cat /proc/$pid/comm 2>/dev/null)" = sleep ]; then
+			NSPID=$pid
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "not ok - could not start a sleeper in a new mount namespace"
+	exit 1
+}
+in_ns() { nsenter -t "$NSPID" -m -- "$@"; }
+ns_mountinfo() { in_ns cat /proc/self/mountinfo | awk '{ $1 = ""; $2 = ""; print }' | sort; }
+ns_tree() { in_ns find "$1" -path "$1/proc" -prune -o -printf '%y %m %p\n' 2>/dev/null | sort; }
+# mount options (field 6) and fs type of the mount on path P inside the namespace (top-most)
+mnt_opts() { in_ns env MP="$(mi_escape "$1")" awk '$5 == ENVIRON["MP"] { o = $6 } END { print o }' /proc/self/mountinfo; }
+mnt_fstype() { in_ns env MP="$(mi_escape "$1")" awk '$5 == ENVIRON["MP"] { for (i = 7; $i != "-"; i++); t = $(i + 1) } END { print t }' /proc/self/mountinfo; }
+mi_escape() { printf '%s' "$1" | sed -e 's/\\/\\134/g' -e 's/ /\\040/g' -e 's/\t/\\011/g'; }
+has_opt() { case ",$1," in *",$2,"*) return 0 ;; esac; return 1; }
+
+# --- plans ------------------------------------------------------------------
+
+enc() { printf '%s' "$1" | sed -e 's/%/%25/g' -e 's/ /%20/g'; }
+# mkplan FILE ROOT DIRECTIVE... (directives already encoded)
+mkplan() {
+	local f=$1 root=$2
+	shift 2
+	{
+		echo "bypass-plan 1"
+		echo "ns $NSPID"
+		echo "root $(enc "$root")"
+		local l
+		for l in "$@"; do echo "$l"; done
+	} >"$f"
+}
+
+MODE=default
+RC=0
+ERR=
+run_helper() {
+	local plan=$1
+	local -a envs=(PATH=/usr/sbin:/usr/bin:/sbin:/bin)
+	case $MODE in
+	no-openat2) envs+=(BYPASS_HELPER_NO_OPENAT2=1) ;;
+	no-mount-api) envs+=(BYPASS_HELPER_NO_MOUNT_API=1) ;;
+	compat) envs+=(BYPASS_HELPER_NO_OPENAT2=1 BYPASS_HELPER_NO_MOUNT_API=1) ;;
+	esac
+	RC=0
+	env -i "${envs[@]}" timeout 120 "$HELPER" <"$plan" 2>"$SCRATCH/stderr" || RC=$?
+	ERR=$(cat "$SCRATCH/stderr")
+}
+one_error_line() {
+	[ -n "$ERR" ] && [ "$(printf '%s\n' "$ERR" | wc -l)" -eq 1 ] &&
+		printf '%s\n' "$ERR" | grep -Eq '^bypass-mount-helper: [0-9]+: .+: .+$'
+}
+expect_rc() { # NAME WANT
+	if [ "$RC" = "$2" ]; then ok "$1 (exit $2)"; else not_ok "$1 (exit $2)" "got exit $RC" "stderr: $ERR"; fi
+}
+expect_success() {
+	if [ "$RC" = 0 ] && [ -z "$ERR" ]; then ok "$1 (exit 0, silent)"; else not_ok "$1 (exit 0, silent)" "got exit $RC" "stderr: $ERR"; fi
+}
+hostdir_untouched() {
+	[ -z "$(ls -A "$HOSTDIR")" ] || return 1
+	# nothing mounted on or below it, inside the namespace either
+	! in_ns awk -v d="$HOSTDIR" 'index($5, d) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
+
+# --- host fixtures ----------------------------------------------------------
+
+HOST=$SCRATCH/host
+mkdir -p "$HOST/dir"
+DATA="bypass data $RANDOM$RANDOM"
+printf '%s\n' "$DATA" >"$HOST/data.txt"
+printf '/opt/bypass/lib\n' >"$HOST/ld.conf"
+echo "dir content" >"$HOST/dir/inside.txt"
+
+# ============================================================================
+# Per-mode suites
+# ============================================================================
+
+suite() {
+	local T="[$MODE]"
+	local base=$SCRATCH/$MODE
+	mkdir -p "$base"
+	start_ns
+
+	# --- functional -----------------------------------------------------
+	local R=$base/func/root
+	mkdir -p "$R/etc" "$R/var/cache/ldconfig"
+	mkplan "$base/func.plan" "$R" \
+		"# a comment line" "" \
+		"bind $(enc "$HOST/data.txt") /opt/with%20space/data.txt ro" \
+		"bind $(enc "$HOST/dir") /srv/hostdir rw" \
+		"tmpfs /run/bypass 0755" \
+		"mkdir /run/bypass/sub/dir 0700" \
+		"bind $(enc "$HOST/data.txt") /run/bypass/sub/data.txt ro" \
+		"remount-ro /run/bypass" \
+		"dev /dev/null /dev/null" \
+		"bind $(enc "$LIBC") /opt/bypass/lib/libc.so.6 ro" \
+		"bind $(enc "$HOST/ld.conf") /etc/bypass-ld.so.conf ro" \
+		"tmpfs /ldcache 0755" \
+		"ldconfig $(enc "$LDCONFIG") /etc/bypass-ld.so.conf /ldcache/ld.so.cache" \
+		"bind-inner /ldcache/ld.so.cache /etc/ld.so.cache ro" \
+		"bind-inner /run/bypass/sub/data.txt /etc/inner-copy.txt ro"
+	run_helper "$base/func.plan"
+	expect_success "$T functional plan"
+
+	local f="$R/opt/with space/data.txt" o
+	check "$T bound file has the host file's content" test "$(in_ns cat "$f")" = "$DATA"
+	o=$(mnt_opts "$f")
+	if has_opt "$o" ro && has_opt "$o" nosuid && has_opt "$o" nodev && ! has_opt "$o" noexec; then
+		ok "$T bound file is mounted ro,nosuid,nodev (not noexec)"
+	else not_ok "$T bound file is mounted ro,nosuid,nodev (not noexec)" "options: $o"; fi
+	check "$T bound file is read-only inside" bash -c "! nsenter -t $NSPID -m -- sh -c 'echo x >> \"\$1\"' sh '$f'"
+	check "$T bound file is not visible on the host" bash -c "[ ! -s '$f' ]"
+
+	o=$(mnt_opts "$R/srv/hostdir")
+	if has_opt "$o" rw && has_opt "$o" nosuid && has_opt "$o" nodev; then
+		ok "$T rw directory bind is rw,nosuid,nodev"
+	else not_ok "$T rw directory bind is rw,nosuid,nodev" "options: $o"; fi
+	check "$T rw directory bind shows the host directory" test "$(in_ns cat "$R/srv/hostdir/inside.txt")" = "dir content"
+	check "$T rw directory bind is writable" in_ns sh -c "echo w > '$R/srv/hostdir/written.txt'"
+	check "$T write through the rw bind reaches the host directory" test -f "$HOST/dir/written.txt"
+	rm -f "$HOST/dir/written.txt"
+
+	o=$(mnt_opts "$R/run/bypass")
+	if [ "$(mnt_fstype "$R/run/bypass")" = tmpfs ] && has_opt "$o" ro && has_opt "$o" nosuid && has_opt "$o" nodev; then
+		ok "$T tmpfs mounted, then remounted ro,nosuid,nodev"
+	else not_ok "$T tmpfs mounted, then remounted ro,nosuid,nodev" "options: $o"; fi
+	check "$T directory created inside the tmpfs with its mode" test "$(in_ns stat -c %a "$R/run/bypass/sub/dir")" = 700
+	check "$T file bound inside the tmpfs" test "$(in_ns cat "$R/run/bypass/sub/data.txt")" = "$DATA"
+	check "$T tmpfs is read-only after remount-ro" bash -c "! nsenter -t $NSPID -m -- touch '$R/run/bypass/new' 2>/dev/null"
+	check "$T tmpfs contents are not on the host" test ! -e "$R/run/bypass/sub"
+
+	check "$T dev /dev/null is a character device inside" test "$(in_ns stat -c %F "$R/dev/null")" = "character special file"
+	check "$T writing to the bound /dev/null succeeds" in_ns sh -c "echo discard > '$R/dev/null'"
+	o=$(mnt_opts "$R/dev/null")
+	if has_opt "$o" nosuid && ! has_opt "$o" nodev; then
+		ok "$T dev bind is nosuid without nodev"
+	else not_ok "$T dev bind is nosuid without nodev" "options: $o"; fi
+
+	check "$T bind-inner shows the inner file at its target" test "$(in_ns cat "$R/etc/inner-copy.txt")" = "$DATA"
+	o=$(mnt_opts "$R/etc/inner-copy.txt")
+	if has_opt "$o" ro && has_opt "$o" nosuid && has_opt "$o" nodev; then
+		ok "$T bind-inner is ro,nosuid,nodev"
+	else not_ok "$T bind-inner is ro,nosuid,nodev" "options: $o"; fi
+	check "$T no aux-cache written into the root" test ! -e "$R/var/cache/ldconfig/aux-cache"
+
+	check "$T ldconfig produced a cache" in_ns test -s "$R/etc/ld.so.cache"
+	local listing
+	listing=$(in_ns ldconfig -p -C "$R/etc/ld.so.cache" 2>&1)
+	if printf '%s\n' "$listing" | grep -q '=> /opt/bypass/lib/libc.so.6$'; then
+		ok "$T ldconfig cache lists the bound library"
+	else not_ok "$T ldconfig cache lists the bound library" "ldconfig -p: $listing"; fi
+
+	# --- hostile: symlinks out of the rootfs --------------------------------
+	R=$base/hostile/root
+	mkdir -p "$R/usr" "$R/chain" "$R/chain40" "$R/realdir"
+	ln -s "$HOSTDIR" "$R/opt"
+	ln -s "../../../../../../../../..$HOSTDIR" "$R/etc"
+	ln -s / "$R/usr/lib"
+	ln -s "$HOSTDIR/lib.so" "$R/dangling.so"
+	local i
+	for i in $(seq 1 40); do ln -s "l$((i + 1))" "$R/chain/l$i"; done
+	ln -s "$HOSTDIR" "$R/chain/l41"
+	for i in $(seq 1 39); do ln -s "l$((i + 1))" "$R/chain40/l$i"; done
+	ln -s /realdir "$R/chain40/l40"
+
+	# A symlink whose re-rooted target does not exist inside the root is
+	# refused (like mkdir -p, nothing is created through a dangling link).
+	mkplan "$base/h0.plan" "$R" "bind $(enc "$HOST/data.txt") /opt/lib/libx.so ro" "mkdir /etc/sub 0755"
+	local before_tree before_mi
+	before_tree=$(ns_tree "$R")
+	before_mi=$(ns_mountinfo)
+	run_helper "$base/h0.plan"
+	expect_rc "$T bind through a symlink to a host dir that is missing in the root is refused" 13
+	check "$T ... one error line" one_error_line
+	check "$T ... host dir untouched" hostdir_untouched
+	check "$T ... nothing created, nothing mounted" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
+
+	# Once the re-rooted target exists inside the root, the same plans land there.
+	mkdir -p "$R$HOSTDIR"
+	mkplan "$base/h1.plan" "$R" "bind $(enc "$HOST/data.txt") /opt/lib/libx.so ro"
+	run_helper "$base/h1.plan"
+	expect_success "$T bind through absolute symlink to a host dir stays in the root"
+	check "$T ... host dir untouched" hostdir_untouched
+	check "$T ... landed re-rooted inside the rootfs" test "$(in_ns cat "$R$HOSTDIR/lib/libx.so")" = "$DATA"
+
+	mkplan "$base/h2.plan" "$R" "mkdir /etc/sub 0755" "tmpfs /etc/tmp 0755"
+	run_helper "$base/h2.plan"
+	expect_success "$T mkdir/tmpfs through ../../.. symlink stay in the root"
+	check "$T ... host dir untouched" hostdir_untouched
+	check "$T ... created inside the rootfs" test -d "$R$HOSTDIR/sub"
+
+	mkplan "$base/h3.plan" "$R" "tmpfs /usr/lib/$UNIQUE 0755" "bind $(enc "$HOST/data.txt") /usr/lib/$UNIQUE-f ro"
+	run_helper "$base/h3.plan"
+	expect_success "$T targets under usr/lib -> / stay in the root"
+	check "$T ... nothing created in the host's /" test ! -e "/$UNIQUE" -a ! -e "/$UNIQUE-f"
+	check "$T ... nothing mounted on the host's / paths in the namespace" \
+		test -z "$(mnt_opts "/$UNIQUE")$(mnt_opts "/$UNIQUE-f")"
+	check "$T ... tmpfs is at the re-rooted place" test "$(mnt_fstype "$R/$UNIQUE")" = tmpfs
+
+	mkplan "$base/h4.plan" "$R" "bind $(enc "$HOST/data.txt") /chain/l1/x ro"
+	before_tree=$(ns_tree "$R")
+	before_mi=$(ns_mountinfo)
+	run_helper "$base/h4.plan"
+	expect_rc "$T 41-link chain is refused" 13
+	check "$T ... one error line" one_error_line
+	check "$T ... host dir untouched" hostdir_untouched
+	check "$T ... nothing created, nothing mounted" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
+
+	mkplan "$base/h5.plan" "$R" "bind $(enc "$HOST/data.txt") /chain40/l1/x ro"
+	run_helper "$base/h5.plan"
+	expect_success "$T 40-link chain inside the root is followed"
+	check "$T ... bound at the chain's end" test "$(in_ns cat "$R/realdir/x")" = "$DATA"
+
+	# bind-inner's source is resolved inside the root too: a link to a host
+	# file that the root does not have is refused, never read from the host.
+	ln -s /etc/hostname "$R/leak"
+	mkplan "$base/hi.plan" "$R" "bind-inner /leak /realdir/leaked ro"
+	before_tree=$(ns_tree "$R")
+	before_mi=$(ns_mountinfo)
+	run_helper "$base/hi.plan"
+	expect_rc "$T bind-inner of a link to a host file is refused" 13
+	check "$T ... nothing created, nothing mounted" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
+
+	mkplan "$base/h6.plan" "$R" "bind $(enc "$HOST/data.txt") /dangling.so ro"
+	before_tree=$(ns_tree "$R")
+	before_mi=$(ns_mountinfo)
+	run_helper "$base/h6.plan"
+	expect_rc "$T bind onto a dangling symlink to a host path is refused" 13
+	check "$T ... host dir untouched, nothing created or mounted" \
+		test "$(hostdir_untouched && echo y)$before_tree$before_mi" = "y$(ns_tree "$R")$(ns_mountinfo)"
+
+	printf 'bypass-plan 1\nns %s\nroot %s\nbind %s /realdir/../../../../../../%s ro\n' \
+		"$NSPID" "$(enc "$R")" "$(enc "$HOST/data.txt")" "${HOSTDIR#/}/x" >"$base/h7.plan"
+	before_tree=$(ns_tree "$R")
+	run_helper "$base/h7.plan"
+	expect_rc "$T .. chain in a target is refused" 10
+	check "$T ... host dir untouched, nothing created" \
+		test "$(hostdir_untouched && echo y)$before_tree" = "y$(ns_tree "$R")"
+
+	# magic links: a procfs inside the rootfs (as runc has at prestart)
+	mkdir -p "$R/proc"
+	in_ns mount -t proc proc "$R/proc"
+	# the sleeper stands in for runc init: same capabilities as the helper
+	ln -s "/proc/$NSPID/root$HOSTDIR" "$R/magic"
+	mkplan "$base/h8.plan" "$R" "mkdir /magic/sub 0755" "bind $(enc "$HOST/data.txt") /magic/f ro"
+	run_helper "$base/h8.plan"
+	if [ "$RC" = 0 ] || [ "$RC" = 13 ]; then ok "$T procfs magic link in a target: refused or re-rooted (exit $RC)"; else
+		not_ok "$T procfs magic link in a target: refused or re-rooted" "exit $RC" "stderr: $ERR"; fi
+	check "$T ... host dir untouched" hostdir_untouched
+
+	mkplan "$base/h9.plan" "$R" \
+		"bind $(enc "$HOST/ld.conf") /conf/ld.conf ro" \
+		"ldconfig $(enc "$LDCONFIG") /conf/ld.conf /magic/ld.so.cache"
+	before_tree=$(ns_tree "$R")
+	before_mi=$(ns_mountinfo)
+	run_helper "$base/h9.plan"
+	expect_rc "$T ldconfig cannot write through a procfs magic link" 16
+	check "$T ... one error line" one_error_line
+	check "$T ... host dir untouched" hostdir_untouched
+	check "$T ... rolled back" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
+
+	mkplan "$base/h10.plan" "$R" \
+		"bind $(enc "$HOST/ld.conf") /conf/ld.conf ro" \
+		"tmpfs /opt 0755" \
+		"ldconfig $(enc "$LDCONFIG") /conf/ld.conf /opt/ld.so.cache"
+	run_helper "$base/h10.plan"
+	expect_success "$T ldconfig cache through an absolute symlink stays in the root"
+	check "$T ... host dir untouched" hostdir_untouched
+	check "$T ... cache written re-rooted" in_ns test -s "$R$HOSTDIR/ld.so.cache"
+	in_ns umount "$R/proc"
+
+	# --- failures in the middle roll back -----------------------------------
+	R=$base/undo/root
+	mkdir -p "$R/etc"
+	echo regular >"$R/regfile"
+	before_tree=$(ns_tree "$R")
+	before_mi=$(ns_mountinfo)
+	local prefix=("tmpfs /t 0755" "mkdir /a/b/c 0755" "bind $(enc "$HOST/data.txt") /x/y/data ro"
+		"dev /dev/null /d/null" "bind $(enc "$HOST/dir") /srv/dir rw" "mkdir /t/inner 0755")
+
+	mkplan "$base/u1.plan" "$R" "${prefix[@]}" "bind $(enc "$SCRATCH/does-not-exist") /z ro" "mkdir /never 0755"
+	run_helper "$base/u1.plan"
+	expect_rc "$T missing bind source" 11
+	check "$T ... one error line naming the directive's line" bash -c "printf '%s\n' \"\$1\" | grep -q '^bypass-mount-helper: 10: '" _ "$ERR"
+	check "$T ... nothing done" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
+
+	mkplan "$base/u2.plan" "$R" "${prefix[@]}" "bind $(enc "$HOST/data.txt") /regfile/x ro" "mkdir /never 0755"
+	run_helper "$base/u2.plan"
+	expect_rc "$T target whose parent is a regular file" 13
+	check "$T ... one error line" one_error_line
+	check "$T ... everything rolled back" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
+
+	mkplan "$base/u3.plan" "$R" "${prefix[@]}" "bind $(enc "$HOST/dir") /regfile rw"
+	run_helper "$base/u3.plan"
+	expect_rc "$T directory bound onto a regular file" 14
+	check "$T ... one error line" one_error_line
+	check "$T ... everything rolled back" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
+
+	mkplan "$base/u4.plan" "$R" "${prefix[@]}" "bind $(enc "$HOST/ld.conf") /etc/ld.conf ro" \
+		"ldconfig $(enc "$LDCONFIG") /etc/ld.conf /no/such/dir/ld.so.cache"
+	run_helper "$base/u4.plan"
+	expect_rc "$T failing ldconfig" 16
+	check "$T ... one error line" one_error_line
+	check "$T ... everything rolled back" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
+
+	mkplan "$base/u5.plan" "$R" "${prefix[@]}" "dev $(enc "$HOST/data.txt") /dev/data"
+	run_helper "$base/u5.plan"
+	expect_rc "$T dev of a non-device" 15
+	check "$T ... nothing done" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
+
+	mkplan "$base/u6.plan" "$R" "${prefix[@]}" "remount-ro /t" "tmpfs /t 0755" "mkdir /regfile/x 0755"
+	run_helper "$base/u6.plan"
+	expect_rc "$T failure after remount-ro and a stacked tmpfs" 13
+	check "$T ... everything rolled back" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
+
+	check "$T host mount table unchanged" test "$(mi_fields "$HOST_MI_BEFORE")" = "$(mi_fields /proc/$$/mountinfo)"
+}
+
+for MODE in default no-openat2 no-mount-api compat; do
+	suite
+done
+
+# ============================================================================
+# Plan syntax and namespace errors (mode-independent)
+# ============================================================================
+
+MODE=default
+start_ns
+R=$SCRATCH/plan/root
+mkdir -p "$R"
+P=$SCRATCH/bad.plan
+H="bypass-plan 1"
+N="ns $NSPID"
+RT="root $(enc "$R")"
+bad_plan() { # NAME then the plan text via stdin
+	cat >"$P"
+	run_helper "$P"
+	if [ "$RC" = 10 ] && one_error_line; then ok "malformed plan: $1 (exit 10, one line)"; else
+		not_ok "malformed plan: $1 (exit 10, one line)" "exit $RC" "stderr: $ERR"; fi
+}
+printf '%s\n%s\nmkdir /a 0755\n' "$N" "$RT" | bad_plan "missing header"
+printf 'bypass-plan 2\n%s\n%s\n' "$N" "$RT" | bad_plan "unsupported version"
+printf '' | bad_plan "empty input"
+printf '%s\n%s\n%s\nfrobnicate /a\n' "$H" "$N" "$RT" | bad_plan "unknown directive"
+printf '%s\n%s\n%s\nmkdir a/b 0755\n' "$H" "$N" "$RT" | bad_plan "relative target"
+printf '%s\n%s\n%s\nbind relative/src /a ro\n' "$H" "$N" "$RT" | bad_plan "relative source"
+printf '%s\n%s\n%s\nmkdir /a%%zz 0755\n' "$H" "$N" "$RT" | bad_plan "bad percent escape"
+printf '%s\n%s\n%s\nmkdir /a%%2 0755\n' "$H" "$N" "$RT" | bad_plan "truncated percent escape"
+printf '%s\n%s\n%s\nmkdir /a%%00b 0755\n' "$H" "$N" "$RT" | bad_plan "encoded NUL"
+printf '%s\n%s\n%s\nmkdir /a\0b 0755\n' "$H" "$N" "$RT" | bad_plan "raw NUL byte"
+printf '%s\n%s\n%s\nmkdir /a\tb 0755\n' "$H" "$N" "$RT" | bad_plan "raw control character"
+printf '%s\n%s\n%s\nmkdir  /a 0755\n' "$H" "$N" "$RT" | bad_plan "double space"
+printf '%s\n%s\n%s\nmkdir /a 0755 \n' "$H" "$N" "$RT" | bad_plan "trailing space"
+printf '%s\n%s\n%s\nmkdir /a 0755 extra\n' "$H" "$N" "$RT" | bad_plan "extra field"
+printf '%s\n%s\n%s\nmkdir /a\n' "$H" "$N" "$RT" | bad_plan "missing field"
+printf '%s\n%s\n%s\nmkdir /a 0799\n' "$H" "$N" "$RT" | bad_plan "bad octal mode"
+printf '%s\n%s\n%s\nmkdir /a 17777\n' "$H" "$N" "$RT" | bad_plan "mode out of range"
+printf '%s\n%s\n%s\nbind /etc/hostname /a rx\n' "$H" "$N" "$RT" | bad_plan "bad ro/rw"
+printf '%s\n%s\n%s\nmkdir /a/../b 0755\n' "$H" "$N" "$RT" | bad_plan ".. in a target"
+printf '%s\n%s\n%s\nmkdir / 0755\n' "$H" "$N" "$RT" | bad_plan "target is the root"
+printf '%s\n%s\n%s\nremount-ro /t\n' "$H" "$N" "$RT" | bad_plan "remount-ro without tmpfs"
+printf '%s\n%s\nmkdir /a 0755\n' "$H" "$N" | bad_plan "missing root"
+printf '%s\n%s\n%s\n' "$H" "$RT" "$N" | bad_plan "root before ns"
+printf '%s\n%s\n%s\n%s\n' "$H" "$N" "$RT" "$RT" | bad_plan "duplicate root"
+printf '%s\n%s\n%s\n%s\n' "$H" "$N" "$RT" "$N" | bad_plan "duplicate ns"
+printf '%s\nns 12ab\n%s\n' "$H" "$RT" | bad_plan "bad pid"
+printf '%s\n%s\nroot /\n' "$H" "$N" | bad_plan "root is /"
+{ printf '%s\n%s\n%s\n# ' "$H" "$N" "$RT"; head -c 16400 /dev/zero | tr '\0' x; printf '\n'; } | bad_plan "line over 16 KiB"
+{ printf '%s\n%s\n%s\n' "$H" "$N" "$RT"; yes '#' | head -n 100000; } | bad_plan "more than 100000 lines"
+{ printf '%s\n%s\n%s\n' "$H" "$N" "$RT"; yes '#' | head -n 99990; } >"$P"
+run_helper "$P"
+expect_success "100000 lines of which most are comments"
+printf '%s\r\n%s\n%s\n' "$H" "$N" "$RT" | bad_plan "CRLF line ends"
+
+ns_error() { # NAME WANT-EXIT plan-on-stdin
+	cat >"$P"
+	run_helper "$P"
+	if [ "$RC" = "$2" ] && one_error_line; then ok "$1 (exit $2, one line)"; else
+		not_ok "$1 (exit $2, one line)" "exit $RC" "stderr: $ERR"; fi
+}
+printf '%s\nns-path /proc/%s/ns/mnt\n%s\n' "$H" "$$" "$RT" | ns_error "refuses to join the helper's own namespace" 12
+printf '%s\nns 999999999\n%s\n' "$H" "$RT" | ns_error "nonexistent pid" 12
+printf '%s\nns-path %s\n%s\n' "$H" "$(enc "$HOST/data.txt")" "$RT" | ns_error "ns-path that is not a namespace" 12
+printf '%s\n%s\nroot %s\n' "$H" "$N" "$(enc "$SCRATCH/plan/nonexistent")" | ns_error "nonexistent root" 12
+ln -s "$R" "$SCRATCH/plan/rootlink"
+printf '%s\n%s\nroot %s\n' "$H" "$N" "$(enc "$SCRATCH/plan/rootlink")" | ns_error "root path containing a symlink" 12
+printf '%s\n%s\n%s\nldconfig /bin/sh /etc/ld.so.conf /etc/ld.so.cache\n' "$H" "$N" "$RT" |
+	ns_error "dynamically linked ldconfig is refused" 11
+printf '%s\nns-path /proc/%s/ns/mnt\n%s\nmkdir /ok 0755\n' "$H" "$NSPID" "$RT" >"$P"
+run_helper "$P"
+expect_success "ns-path directive"
+check "ns-path plan created its directory" in_ns test -d "$R/ok"
+
+# verbose mode: actions on stderr, still exit 0
+printf '%s\n%s\n%s\nmkdir /verbose 0755\n' "$H" "$N" "$RT" >"$P"
+RC=0
+env -i "$HELPER" -v <"$P" 2>"$SCRATCH/stderr" || RC=$?
+if [ "$RC" = 0 ] && grep -q 'created directory /verbose' "$SCRATCH/stderr"; then ok "-v reports actions"; else
+	not_ok "-v reports actions" "exit $RC" "stderr: $(cat "$SCRATCH/stderr")"; fi
+
+check "host mount table never gained an entry" test "$(mi_fields "$HOST_MI_BEFORE")" = "$(mi_fields /proc/$$/mountinfo)"
+check "nothing created in the host's /" test ! -e "/$UNIQUE"
+check "host dir still empty" test -z "$(ls -A "$HOSTDIR")"
+
+echo "# $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
