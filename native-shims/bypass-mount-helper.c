@@ -1313,7 +1313,7 @@ static void readonly_root_view(const struct directive *d)
 		char path[64];
 		if (errno != ENOSYS || proc_fd_path(path, sizeof path, cfd) ||
 		    mount(NULL, path, NULL, MS_REMOUNT | MS_BIND, NULL) != 0)
-			child_fail("cannot make the cache directory writable for ldconfig");
+			child_fail("cannot make the cache directory writable for ldconfig (it must be the root of a tmpfs of the plan)");
 	}
 	close(cfd);
 }

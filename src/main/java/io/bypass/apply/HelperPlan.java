@@ -17,8 +17,10 @@ public final class HelperPlan {
     public static final String HEADER = "bypass-plan 1";
     /** Where bypass' own files live in the container: a tmpfs, gone with the container. */
     public static final String RUN_DIR = "/opt/bypass";
-    static final String CONF = RUN_DIR + "/etc/ld.so.conf";
-    static final String CACHE = RUN_DIR + "/etc/ld.so.cache";
+    // ldconfig may write only into a tmpfs of the plan, and the cache's directory must be that
+    // tmpfs' root (the helper makes just that mount writable for it).
+    static final String CONF = RUN_DIR + "/ld.so.conf";
+    static final String CACHE = RUN_DIR + "/ld.so.cache";
 
     private HelperPlan() {
     }
@@ -42,7 +44,6 @@ public final class HelperPlan {
         if (adds) {
             lines.add("tmpfs " + RUN_DIR + " 0755");
             lines.add("mkdir " + encode(plan.libraryDir()) + " 0755");
-            lines.add("mkdir " + RUN_DIR + "/etc 0755");
             for (Plan.Mount m : plan.mounts()) {
                 if (m.kind() == Plan.Mount.Kind.ADD) {
                     lines.add("bind " + encode(m.source()) + " " + encode(m.target()) + " ro");

@@ -37,7 +37,14 @@ final class InspectCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         List<ElfFacts> all = new ArrayList<>();
         for (Path f : files) {
-            all.add(ElfReader.read(f));
+            // An admin's path on the host: following its symlinks is what they mean.
+            Path real;
+            try {
+                real = f.toRealPath();
+            } catch (java.io.IOException e) {
+                throw io.bypass.BypassException.badInput(f + ": no such file");
+            }
+            all.add(ElfReader.read(real, f.toString()));
         }
         if (Main.of(spec).json()) {
             ArrayNode arr = Json.array();

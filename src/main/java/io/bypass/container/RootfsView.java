@@ -22,14 +22,25 @@ public final class RootfsView implements FileView {
 
     @Override
     public Optional<ViewFile> resolve(String path) {
-        return rootfs.resolve(path).map(r -> new ViewFile(r.containerPath(), r.hostPath(), r.attrs().isRegularFile()));
+        try {
+            return rootfs.resolve(path).map(r -> new ViewFile(r.containerPath(), r.hostPath(), r.attrs().isRegularFile()));
+        } catch (BypassException loop) {
+            // A symlink loop: the loader gets ELOOP there and goes on searching, and so do we.
+            return Optional.empty();
+        }
     }
 
     @Override
     public LdCache ldCache() {
         if (!cacheLoaded) {
             cacheLoaded = true;
-            Optional<Rootfs.Resolved> file = rootfs.resolve("/etc/ld.so.cache");
+            Optional<Rootfs.Resolved> file;
+            try {
+                file = rootfs.resolve("/etc/ld.so.cache");
+            } catch (BypassException e) {
+                cacheProblem = "the container's /etc/ld.so.cache cannot be used: " + e.getMessage();
+                return null;
+            }
             if (file.isPresent()) {
                 if (!file.get().attrs().isRegularFile()) {
                     cacheProblem = "/etc/ld.so.cache in the container is not a regular file";
