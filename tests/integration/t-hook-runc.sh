@@ -31,7 +31,10 @@ for stage in createRuntime prestart; do
     assert_rootfs_unchanged "$snap" "$TRIXIE" "trixie/$stage: rootfs unchanged"
 done
 
-# --- Debian 11: refused with the one-line reason ---------------------------------------------
+# --- Debian 11: runs its own MPICH 3.4 alone; refused with the one-line reason under the hook ----
+make_bundle "$BULLSEYE" "$TEST_TMP/bullseye-plain" /app/mpi_hello
+runc_run "$TEST_TMP/bullseye-plain"
+assert_eq "$(mpich_version "$RUN_OUT")" "3.4.1" "bullseye without hook runs its own MPICH 3.4.1"
 mounts=$(mounts_snapshot)
 make_bundle "$BULLSEYE" "$TEST_TMP/bullseye" /app/mpi_hello
 bundle_hook "$TEST_TMP/bullseye" createRuntime --db "$DB" hook

@@ -8,8 +8,8 @@
 #   bundle_hook DIR STAGE ARGS..  add an OCI hook running the launcher with ARGS at STAGE
 #   bundle_annotate DIR K V       add an annotation to the bundle's config
 #   runc_run DIR [ID]             run the bundle; sets RUN_OUT (stdout+stderr) and RUN_RC; always deletes
-#   podman_run ROOTFS ARGS...     podman run --rm --rootfs with this machine's required options;
-#                                 sets RUN_OUT and RUN_RC
+#   podman_run ROOTFS OPTS -- CMD podman run --rm --rootfs with this machine's required options
+#                                 (and --hooks-dir $PODMAN_HOOKS_DIR when set); sets RUN_OUT, RUN_RC
 #   assert_* / ok / not_ok        TAP-style checks; finish prints a summary and fails if any failed
 #   mounts_snapshot / assert_no_new_mounts SNAP NAME
 #   rootfs_snapshot DIR / assert_rootfs_unchanged SNAP DIR NAME [ALLOWED_PATH...]
@@ -80,12 +80,18 @@ runc_run() {
     runc delete -f "$id" >/dev/null 2>&1 || true
 }
 
-podman_run() {
+podman_run() { # ROOTFS [PODMAN-RUN-OPTIONS...] -- COMMAND...
     local rootfs=$1
     shift
+    local opts=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        opts+=("$1")
+        shift
+    done
+    [ "${1:-}" = -- ] && shift
     RUN_RC=0
-    RUN_OUT=$(timeout 180 podman run --rm --runtime runc --network none \
-        --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 --rootfs "$rootfs" "$@" 2>&1) || RUN_RC=$?
+    RUN_OUT=$(timeout 180 podman ${PODMAN_HOOKS_DIR:+--hooks-dir "$PODMAN_HOOKS_DIR"} run --rm --runtime runc --network none \
+        --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 "${opts[@]}" --rootfs "$rootfs" "$@" 2>&1) || RUN_RC=$?
 }
 
 ok() {

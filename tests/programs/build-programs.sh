@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Compiles the test programs into a rootfs's /app with the HOST gcc, against the MPICH headers of
-# the rootfs' own suite (its libmpich-dev, unpacked into a private sysroot, never into the rootfs)
-# and the rootfs' own libmpich: the binaries need libmpich.so.12 and carry no rpath.
+# Compiles the test programs into a rootfs's /app with the host gcc, but against the rootfs' own
+# suite: its glibc (libc6-dev: headers, crt files) and its MPICH (libmpich-dev) unpacked into a
+# private sysroot (never into the rootfs), so a binary needs only what that suite provides.
+# The MPI binaries need libmpich.so.12 and carry no rpath.
 #
 #   build-programs.sh SUITE yes|no ROOTFS APT_DIR APT_OPTIONS...
 set -euo pipefail
@@ -10,31 +11,41 @@ suite=$1 mpi=$2 rootfs=$3 apt_dir=$4
 shift 4
 apt_opts=("$@")
 
+sysroot=$apt_dir/sysroot
+if [ ! -f "$sysroot/.done" ]; then
+    rm -rf "$sysroot"
+    mkdir -p "$sysroot" "$apt_dir/dev-debs"
+    # Exactly these packages, without their dependencies (apt-get download fetches one .deb each).
+    (cd "$apt_dir/dev-debs" && apt-get "${apt_opts[@]}" -qq download libc6 libc6-dev linux-libc-dev libmpich-dev libmpich12 libcrypt-dev)
+    for deb in "$apt_dir"/dev-debs/*.deb; do
+        dpkg -x "$deb" "$sysroot"
+    done
+    # Absolute links (bullseye's /lib64/ld-linux-x86-64.so.2 -> /lib/...) must stay in the sysroot.
+    while IFS= read -r link; do
+        ln -sfn "$sysroot$(readlink "$link")" "$link"
+    done < <(find "$sysroot" -type l -lname '/*')
+    # libc.so names /lib/... and /lib64/...: give a usr-merged suite those paths too.
+    for d in lib lib64; do
+        if [ ! -e "$sysroot/$d" ] && [ -d "$sysroot/usr/$d" ]; then
+            ln -s "usr/$d" "$sysroot/$d"
+        fi
+    done
+    touch "$sysroot/.done"
+fi
+
+cc() {
+    gcc --sysroot="$sysroot" -O2 "$@"
+}
 if [ "$mpi" = no ]; then
-    gcc -O2 -o "$rootfs/app/hello" "$here/hello.c"
+    cc -o "$rootfs/app/hello" "$here/hello.c"
     exit 0
 fi
-sysroot=$apt_dir/sysroot-libmpich-dev
-if [ ! -d "$sysroot/usr/include" ]; then
-    apt-get "${apt_opts[@]}" -qq -y --no-install-recommends --download-only install libmpich-dev >/dev/null 2>&1 || true
-    deb=$(ls "$apt_dir"/archives/libmpich-dev_*.deb 2>/dev/null | head -1)
-    if [ -z "$deb" ]; then
-        (cd "$apt_dir/archives" && apt-get "${apt_opts[@]}" -qq download libmpich-dev)
-        deb=$(ls "$apt_dir"/archives/libmpich-dev_*.deb | head -1)
+libdir=$sysroot/usr/lib/x86_64-linux-gnu
+for prog in mpi_hello mpi_new_call; do
+    # (grep -c reads all of nm's output: with -q, nm's SIGPIPE would fail the pipeline)
+    if [ "$prog" = mpi_new_call ] && [ "$(nm -D --defined-only "$libdir/libmpich.so.12" | grep -c " $(cat "$here/NEW_SYMBOL")$")" = 0 ]; then
+        continue # this suite's MPICH predates the call
     fi
-    rm -rf "$sysroot.tmp"
-    mkdir -p "$sysroot.tmp"
-    dpkg -x "$deb" "$sysroot.tmp"
-    mv "$sysroot.tmp" "$sysroot"
-fi
-inc=$sysroot/usr/include/x86_64-linux-gnu/mpich
-libdir=$rootfs/usr/lib/x86_64-linux-gnu
-[ -d "$libdir" ] || libdir=$rootfs/lib/x86_64-linux-gnu
-build() {
-    gcc -O2 -I"$inc" -o "$rootfs/app/$1" "$here/$1.c" \
-        -L"$libdir" -l:libmpich.so.12 -Wl,--allow-shlib-undefined -Wl,-rpath-link,"$libdir"
-}
-build mpi_hello
-if nm -D --defined-only "$libdir/libmpich.so.12" | grep -q " $(cat "$here/NEW_SYMBOL")$"; then
-    build mpi_new_call
-fi
+    cc -I"$sysroot/usr/include/x86_64-linux-gnu/mpich" -o "$rootfs/app/$prog" "$here/$prog.c" \
+        -L"$libdir" -l:libmpich.so.12 -Wl,--allow-shlib-undefined
+done
