@@ -10,13 +10,28 @@ cd "$repo"
 echo "== mvn -B verify"
 mvn -B -q verify
 
-echo "== integration tests"
 failed=0
+echo "== native helper: make -C native-shims check"
+if ! make -s -C native-shims check OUT="$repo/target/native" > target/native-check.log 2>&1; then
+    grep -E "^not ok|^#" target/native-check.log | head -40
+    echo "FAILED: native helper suite (target/native-check.log)"
+    failed=$((failed + 1))
+else
+    tail -1 target/native-check.log
+fi
+
+echo "== integration tests"
 for t in tests/integration/t-*.sh; do
     case "$t" in *"${1:-}"*) ;; *) continue ;; esac
     echo "-- $t"
-    if ! bash "$t"; then
-        echo "FAILED: $t"
+    log=target/it/$(basename "$t" .sh).log
+    mkdir -p target/it
+    if bash "$t" > "$log" 2>&1; then
+        tail -1 "$log"
+    else
+        grep -A6 "^not ok" "$log" | head -60
+        tail -1 "$log"
+        echo "FAILED: $t (full output: $log)"
         failed=$((failed + 1))
     fi
 done

@@ -1,51 +1,119 @@
 #!/usr/bin/env bash
-# Compiles the test programs into a rootfs's /app with the host gcc, but against the rootfs' own
-# suite: its glibc (libc6-dev: headers, crt files) and its MPICH (libmpich-dev) unpacked into a
-# private sysroot (never into the rootfs), so a binary needs only what that suite provides.
-# The MPI binaries need libmpich.so.12 and carry no rpath.
+# shellcheck source-path=SCRIPTDIR
+# Compiles the test programs for a rootfs built by tests/rootfs/build-rootfs.sh, with the HOST gcc
+# but against that rootfs' own suite, so a binary needs nothing its suite does not provide:
 #
-#   build-programs.sh SUITE yes|no ROOTFS APT_DIR APT_OPTIONS...
+#   tests/programs/build-programs.sh ROOTFS OUTDIR [SUITE]
+#
+# SUITE defaults to VERSION_CODENAME of ROOTFS' os-release. The suite's libc6, libc6-dev,
+# linux-libc-dev and libmpich-dev (exactly these .debs, no dependencies: `apt-get download`
+# through the private apt of tests/lib/private-apt.sh) are unpacked into a private sysroot, ${BYPASS_TEST_CACHE:-<repo>/tests/.cache}/sysroot/SUITE-HASH,
+# never into the rootfs; gcc --sysroot (with -B and -L, see cc below) takes that suite's glibc
+# headers, crt files and libc.so from it. Linked against the host's glibc 2.36 instead, a binary
+# would need __libc_start_main@GLIBC_2.34, which Debian 11's glibc 2.31 lacks; with the host's
+# crt1.o but the old glibc, the program's own constructors would silently not run.
+#   ROOTFS with libmpich.so.12: OUTDIR/mpi_hello, and OUTDIR/mpi_new_call when the ROOTFS' libmpich
+#     defines the symbol named in NEW_SYMBOL (MPICH 4.2 does, MPICH 3.4 does not). Compiled with
+#     the MPICH headers of the sysroot and linked with -l:libmpich.so.12 from ROOTFS'
+#     /usr/lib/x86_64-linux-gnu (-rpath-link there for its dependencies): DT_NEEDED
+#     libmpich.so.12, and no RPATH/RUNPATH, which is checked, as is that every GLIBC_* version
+#     a binary needs is defined by ROOTFS' own libc.so.6.
+#   ROOTFS without MPI: OUTDIR/hello.
+# Prints one line per program to stderr.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-suite=$1 mpi=$2 rootfs=$3 apt_dir=$4
-shift 4
-apt_opts=("$@")
-
-sysroot=$apt_dir/sysroot
-if [ ! -f "$sysroot/.done" ]; then
-    rm -rf "$sysroot"
-    mkdir -p "$sysroot" "$apt_dir/dev-debs"
-    # Exactly these packages, without their dependencies (apt-get download fetches one .deb each).
-    (cd "$apt_dir/dev-debs" && apt-get "${apt_opts[@]}" -qq download libc6 libc6-dev linux-libc-dev libmpich-dev libmpich12 libcrypt-dev)
-    for deb in "$apt_dir"/dev-debs/*.deb; do
-        dpkg -x "$deb" "$sysroot"
+repo=$(cd "$here/../.." && pwd)
+cache=${BYPASS_TEST_CACHE:-$repo/tests/.cache}
+rootfs=$(realpath "${1:?usage: build-programs.sh ROOTFS OUTDIR [SUITE]}")
+outdir=${2:?usage: build-programs.sh ROOTFS OUTDIR [SUITE]}
+suite=${3:-}
+if [ -z "$suite" ]; then
+    for f in "$rootfs/etc/os-release" "$rootfs/usr/lib/os-release"; do
+        [ -f "$f" ] && suite=$(sed -n 's/^VERSION_CODENAME=//p' "$f" | tr -d '"') && [ -n "$suite" ] && break
     done
-    # Absolute links (bullseye's /lib64/ld-linux-x86-64.so.2 -> /lib/...) must stay in the sysroot.
+fi
+[ -n "$suite" ] || { echo "build-programs.sh: no suite given and none in $rootfs's os-release" >&2; exit 2; }
+libdir=$rootfs/usr/lib/x86_64-linux-gnu
+libc=$libdir/libc.so.6
+mkdir -p "$outdir"
+
+# shellcheck source=../lib/private-apt.sh
+source "$repo/tests/lib/private-apt.sh"
+mkdir -p "$cache"
+private_apt_init "$suite" "$cache"
+if [ "${BYPASS_PRIVATE_APT_LOCKED:-}" != "$suite" ]; then
+    private_apt_lock # (build-rootfs.sh holds it already)
+fi
+
+debs=$(private_apt_fetch_only libc6 libc6-dev linux-libc-dev libmpich-dev)
+sysroot=$cache/sysroot/$suite-$(sha256sum <<<"$debs" | cut -c1-12)
+if [ ! -f "$sysroot/.done" ]; then
+    rm -rf "$sysroot.tmp"
+    mkdir -p "$sysroot.tmp"
+    while IFS= read -r deb; do
+        dpkg -x "$deb" "$sysroot.tmp"
+    done <<<"$debs"
+    # Absolute links (Debian 11's /lib64/ld-linux-x86-64.so.2 -> /lib/...) must stay inside:
+    # made relative, as they resolve in the sysroot.
     while IFS= read -r link; do
-        ln -sfn "$sysroot$(readlink "$link")" "$link"
-    done < <(find "$sysroot" -type l -lname '/*')
-    # libc.so names /lib/... and /lib64/...: give a usr-merged suite those paths too.
+        rel=${link#"$sysroot.tmp"}
+        ln -sfn "$(realpath -m -s --relative-to="$(dirname "$rel")" "$(readlink "$link")")" "$link"
+    done < <(find "$sysroot.tmp" -type l -lname '/*')
+    # libc.so (a linker script) names /lib/x86_64-linux-gnu/libc.so.6 and /lib64/...: a suite
+    # that ships only /usr needs those paths too.
     for d in lib lib64; do
-        if [ ! -e "$sysroot/$d" ] && [ -d "$sysroot/usr/$d" ]; then
-            ln -s "usr/$d" "$sysroot/$d"
+        if [ ! -e "$sysroot.tmp/$d" ] && [ -d "$sysroot.tmp/usr/$d" ]; then
+            ln -s "usr/$d" "$sysroot.tmp/$d"
         fi
     done
-    touch "$sysroot/.done"
+    touch "$sysroot.tmp/.done"
+    rm -rf "$sysroot"
+    mv "$sysroot.tmp" "$sysroot"
 fi
 
-cc() {
-    gcc --sysroot="$sysroot" -O2 "$@"
+check_binary() { # FILE NEEDED
+    local dyn missing
+    missing=$(comm -23 <(objdump -T "$1" | grep -o '(GLIBC_[0-9.]*)' | tr -d '()' | sort -u) \
+        <(objdump -T "$libc" | grep -o 'GLIBC_[0-9.]*' | sort -u))
+    if [ -n "$missing" ]; then
+        echo "build-programs.sh: $1 needs ${missing//$'\n'/ }, which the rootfs' libc.so.6 lacks" >&2
+        return 1
+    fi
+    dyn=$(readelf -d "$1")
+    if grep -qE '\((RPATH|RUNPATH)\)' <<<"$dyn"; then
+        echo "build-programs.sh: $1 carries an rpath/runpath" >&2
+        return 1
+    fi
+    if [ -n "$2" ] && ! grep -qF "Shared library: [$2]" <<<"$dyn"; then
+        echo "build-programs.sh: $1 does not need $2" >&2
+        return 1
+    fi
 }
-if [ "$mpi" = no ]; then
-    cc -o "$rootfs/app/hello" "$here/hello.c"
+
+# The host gcc looks for crt1.o and libc.so in its own ../../../x86_64-linux-gnu before the
+# sysroot's directories (that would link the host's glibc): -B and -L put the sysroot's first.
+# The -L in "$@" (the rootfs' libdir) still comes before them, for libmpich.
+cc() {
+    gcc --sysroot="$sysroot" -B"$sysroot/usr/lib/x86_64-linux-gnu/" -O2 -Wall "$@" \
+        -L"$sysroot/usr/lib/x86_64-linux-gnu" -L"$sysroot/lib/x86_64-linux-gnu"
+}
+
+if [ ! -e "$libdir/libmpich.so.12" ]; then
+    cc -o "$outdir/hello" "$here/hello.c"
+    check_binary "$outdir/hello" ""
+    echo "hello (no MPI in the rootfs)" >&2
     exit 0
 fi
-libdir=$sysroot/usr/lib/x86_64-linux-gnu
+
+new_symbol=$(cat "$here/NEW_SYMBOL")
+defined=$(nm -D --defined-only "$libdir/libmpich.so.12" | awk '{ print $NF }')
 for prog in mpi_hello mpi_new_call; do
-    # (grep -c reads all of nm's output: with -q, nm's SIGPIPE would fail the pipeline)
-    if [ "$prog" = mpi_new_call ] && [ "$(nm -D --defined-only "$libdir/libmpich.so.12" | grep -c " $(cat "$here/NEW_SYMBOL")$")" = 0 ]; then
-        continue # this suite's MPICH predates the call
+    if [ "$prog" = mpi_new_call ] && ! grep -qx "$new_symbol" <<<"$defined"; then
+        echo "mpi_new_call skipped: this suite's libmpich has no $new_symbol" >&2
+        continue
     fi
-    cc -I"$sysroot/usr/include/x86_64-linux-gnu/mpich" -o "$rootfs/app/$prog" "$here/$prog.c" \
-        -L"$libdir" -l:libmpich.so.12 -Wl,--allow-shlib-undefined
+    cc -I"$sysroot/usr/include/x86_64-linux-gnu/mpich" -o "$outdir/$prog" "$here/$prog.c" \
+        -L"$libdir" -l:libmpich.so.12 -Wl,-rpath-link,"$libdir" -Wl,--allow-shlib-undefined
+    check_binary "$outdir/$prog" libmpich.so.12
+    echo "$prog against $(readlink "$libdir/libmpich.so.12")" >&2
 done

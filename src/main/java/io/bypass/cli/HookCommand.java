@@ -18,6 +18,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.InputStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -38,16 +39,18 @@ final class HookCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Override
-    public Integer call() throws Exception {
-        Main main = Main.of(spec);
-        OciState state;
-        if (stateFile != null) {
-            state = OciState.fromJson(Json.readFile(stateFile), stateFile + ":");
-        } else {
-            InputStream in = System.in;
-            state = OciState.fromJson(Json.readStream(in, "hook: container state on stdin"), "hook: container state:");
-        }
-        Database db = main.database();
+    public Integer call() {
+        return run(Main.of(spec).database(), stateFile, System.in, spec.commandLine().getErr());
+    }
+
+    /**
+     * The hook itself, free of picocli so that {@link Main} can run it without building the
+     * command model (most of a JVM hook's start-up cost).
+     */
+    static int run(Database db, Path stateFile, InputStream stdin, PrintWriter err) {
+        OciState state = stateFile != null
+                ? OciState.fromJson(Json.readFile(stateFile), stateFile + ":")
+                : OciState.fromJson(Json.readStream(stdin, "hook: container state on stdin"), "hook: container state:");
         if (!db.exists()) {
             throw BypassException.badInput(db.dir() + ": the database does not exist; create it with packaging/install.sh");
         }
@@ -70,8 +73,7 @@ final class HookCommand implements Callable<Integer> {
         }
         if (plan.refused()) {
             Finding f = plan.firstError();
-            spec.commandLine().getErr().println("bypass: refused: " + f.message() + (f.hint() == null ? "" : "; " + f.hint())
-                    + " [" + f.code() + "]");
+            err.println("bypass: refused: " + f.message() + (f.hint() == null ? "" : "; " + f.hint()) + " [" + f.code() + "]");
             return ExitCodes.REFUSED;
         }
         new HookApplier(helperPath(), Path.of("/sbin/ldconfig"), Path.of("/run/bypass")).apply(plan, r.profile(), state.pid(),

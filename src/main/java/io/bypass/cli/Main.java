@@ -35,7 +35,10 @@ public final class Main implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+        PrintWriter out = new PrintWriter(System.out, true);
+        PrintWriter err = new PrintWriter(System.err, true);
+        Integer fast = FastHook.tryRun(args, err);
+        System.exit(fast != null ? fast : run(args, out, err));
     }
 
     /** Runs the CLI with the given writers; tests capture output this way. */
@@ -77,8 +80,12 @@ public final class Main implements Callable<Integer> {
 
     /** The database chosen by --db, then $BYPASS_DB, then the default. */
     public Database database() {
-        if (db != null) {
-            return new Database(db);
+        return databaseAt(db);
+    }
+
+    static Database databaseAt(Path option) {
+        if (option != null) {
+            return new Database(option);
         }
         String env = System.getenv("BYPASS_DB");
         return new Database(Path.of(env != null && !env.isEmpty() ? env : Database.DEFAULT_DIR));

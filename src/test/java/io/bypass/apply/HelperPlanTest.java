@@ -1,0 +1,62 @@
+package io.bypass.apply;
+
+import io.bypass.container.ContainerProfile;
+import io.bypass.db.RegisteredDevice;
+import io.bypass.plan.Plan;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+class HelperPlanTest {
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "/usr/lib/libx.so|/usr/lib/libx.so",
+            "/with space/x|/with%20space/x",
+            "/100%/x|/100%25/x",
+            "/tab\there|/tab%09here",
+            "/é|/é",
+    })
+    void encode(String path, String encoded) {
+        assertEquals(encoded, HelperPlan.encode(path));
+    }
+
+    @Test
+    void planWithReplacedAndAddedLibrariesAndADevice() {
+        Plan plan = new Plan(Plan.Verdict.INJECT, List.of(), List.of("m"), List.of(
+                new Plan.Mount("/h/libmpich.so.12.2.2", "/usr/lib/libmpich.so.12.4.1", Plan.Mount.Kind.REPLACE, true, "m", "libmpich.so.12"),
+                new Plan.Mount("/h/libucp.so.0.0.0", "/opt/bypass/lib/libucp.so.0", Plan.Mount.Kind.ADD, true, "m", "libucp.so.0")),
+                List.of(new Plan.Device(new RegisteredDevice("/dev/cxi0", 'c', 240, 0, 0666, 0, 0), "/dev/cxi0", "m")),
+                List.of(), Plan.LIBRARY_DIR);
+        assertEquals(String.join("\n",
+                "bypass-plan 1",
+                "ns 4242",
+                "root /var/lib/rootfs",
+                "bind /h/libmpich.so.12.2.2 /usr/lib/libmpich.so.12.4.1 ro",
+                "tmpfs /opt/bypass 0755",
+                "mkdir /opt/bypass/lib 0755",
+                "bind /h/libucp.so.0.0.0 /opt/bypass/lib/libucp.so.0 ro",
+                "bind /run/bypass/x/ld.so.conf /opt/bypass/ld.so.conf ro",
+                "ldconfig /sbin/ldconfig /opt/bypass/ld.so.conf /opt/bypass/ld.so.cache",
+                "remount-ro /opt/bypass",
+                "bind-inner /opt/bypass/ld.so.cache /etc/ld.so.cache ro",
+                "dev /dev/cxi0 /dev/cxi0") + "\n",
+                HelperPlan.render(plan, 4242, "/var/lib/rootfs", "/run/bypass/x/ld.so.conf", "/sbin/ldconfig"));
+        ContainerProfile profile = new ContainerProfile("/r", "ELF64", "x86_64",
+                new ContainerProfile.Libc("glibc", "2.41", "/lib/libc.so.6", List.of()), true,
+                List.of("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu"), Map.of(), null, null, null, Map.of(), Map.of(), List.of());
+        assertEquals("/opt/bypass/lib\n/usr/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu\n", HelperPlan.ldSoConf(plan, profile));
+    }
+
+    @Test
+    void noAddedLibrariesLeavesTheCacheAlone() {
+        Plan plan = new Plan(Plan.Verdict.INJECT, List.of(), List.of("m"), List.of(
+                new Plan.Mount("/h/a", "/c/a", Plan.Mount.Kind.REPLACE, true, "m", "a")), List.of(), List.of(), null);
+        assertEquals("bypass-plan 1\nns 1\nroot /r\nbind /h/a /c/a ro\n", HelperPlan.render(plan, 1, "/r", null, "/sbin/ldconfig"));
+    }
+}

@@ -1,0 +1,85 @@
+package io.bypass.db;
+
+import io.bypass.BypassException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class DatabaseTest {
+    @TempDir
+    Path tmp;
+
+    static BundleEntry entry(String name) {
+        BundleDescriptor d = new BundleDescriptor(name, BundleKind.GENERIC, null, null, List.of("/x"),
+                BundleDescriptor.Dependencies.NONE, List.of(), List.of(), List.of(), Map.of(),
+                BundleDescriptor.Activation.DEFAULT, BundleDescriptor.MpiSettings.DEFAULT, BundleDescriptor.GlibcSettings.DEFAULT);
+        RegisteredFile f = new RegisteredFile("/x", RegisteredFile.Role.LIBRARY, "/x", "libx.so.1", "1", "0".repeat(64), 1,
+                "ELF64", "x86_64", List.of("libc.so.6"), List.of(), Map.of("libc.so.6", List.of("GLIBC_2.34")), "2.34", List.of());
+        return new BundleEntry(d, "2026-01-01T00:00:00Z", "2.36", List.of(f),
+                List.of(new RegisteredDevice("/dev/null", 'c', 1, 3, 0666, 0, 0)), List.of(), Map.of("k", "v"));
+    }
+
+    @Test
+    void storeLoadRemove() {
+        Database db = new Database(tmp.resolve("db"));
+        assertEquals(List.of(), db.loadAll(), "a missing database reads as empty");
+        db.store(entry("one"));
+        db.store(entry("two"));
+        assertEquals(List.of("one", "two"), db.names());
+        assertEquals(entry("one"), db.require("one"));
+        db.store(entry("one"));
+        assertEquals(2, db.loadAll().size(), "replacing keeps one entry");
+        assertTrue(db.remove("one"));
+        assertFalse(db.remove("one"));
+        assertThrows(BypassException.class, () -> db.require("one"));
+        try (var files = Files.list(tmp.resolve("db/bundles"))) {
+            assertEquals(List.of("two.json"), files.map(p -> p.getFileName().toString()).toList(), "no temporary file left");
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void aCorruptEntryIsAOneLineError() throws Exception {
+        Database db = new Database(tmp.resolve("db"));
+        db.store(entry("one"));
+        Files.writeString(tmp.resolve("db/bundles/one.json"), "{\"format\": 1, \"descriptor\": ");
+        BypassException e = assertThrows(BypassException.class, db::loadAll);
+        assertTrue(e.getMessage().contains("one.json: not valid JSON"), e.getMessage());
+        Files.writeString(tmp.resolve("db/bundles/one.json"), "{\"format\": 99}");
+        e = assertThrows(BypassException.class, db::loadAll);
+        assertTrue(e.getMessage().contains("database format 99"), e.getMessage());
+    }
+
+    @Test
+    void temporaryFilesOfAWriterAreNotEntries() throws Exception {
+        Database db = new Database(tmp.resolve("db"));
+        db.store(entry("one"));
+        Files.writeString(tmp.resolve("db/bundles/.two.json.tmp-123"), "{half");
+        assertEquals(List.of("one"), db.names());
+    }
+
+    @Test
+    void trustRequiresRootOwnershipAndNoWriteByOthers() throws Exception {
+        Database db = new Database(tmp.resolve("db"));
+        db.store(entry("one"));
+        if (!"root".equals(System.getProperty("user.name"))) {
+            assertThrows(BypassException.class, db::requireTrusted);
+            return;
+        }
+        db.requireTrusted();
+        Files.setPosixFilePermissions(tmp.resolve("db/bundles/one.json"), PosixFilePermissions.fromString("rw-rw-rw-"));
+        BypassException e = assertThrows(BypassException.class, db::requireTrusted);
+        assertTrue(e.getMessage().contains("one.json is writable by non-root users"), e.getMessage());
+    }
+}
