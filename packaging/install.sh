@@ -7,6 +7,8 @@
 #   --prefix DIR     default /usr/local: DIR/bin/bypass, DIR/lib/bypass/
 #   --db DIR         default /etc/bypass/db (created empty when missing; existing bundles are kept)
 #   --hooks-dir DIR  default /usr/share/containers/oci/hooks.d (podman, CRI-O); "none" to skip
+#   --precreate      install the precreate hooks.d file instead of the createRuntime one
+#                    (rootless podman, cgroup v2: the edit goes into the config)
 #   --always         run the hook for every container, not only those annotated
 #                    org.supercontainers.bypass.enabled=true (a site choice: the hook then decides
 #                    from the rootfs, and exits 0 fast when nothing applies)
@@ -19,13 +21,15 @@ prefix=/usr/local
 db=/etc/bypass/db
 hooks_dir=/usr/share/containers/oci/hooks.d
 always=no
+hook_file=50-bypass.json
 while [ $# -gt 0 ]; do
     case $1 in
         --prefix) prefix=${2:?--prefix needs a directory}; shift 2 ;;
         --db) db=${2:?--db needs a directory}; shift 2 ;;
         --hooks-dir) hooks_dir=${2:?--hooks-dir needs a directory}; shift 2 ;;
         --always) always=yes; shift ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        --precreate) hook_file=50-bypass-precreate.json; shift ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -51,6 +55,9 @@ install -d -o root -g root -m 0755 "$prefix/bin" "$lib"
 install -o root -g root -m 0755 "$repo/hook/bypass" "$prefix/bin/bypass"
 install -o root -g root -m 0644 "$jar" "$lib/bypass.jar"
 install -o root -g root -m 0755 "$helper" "$lib/bypass-mount-helper"
+for w in bypass-ch-run bypass-apptainer bypass-shifter-module; do
+    install -o root -g root -m 0755 "$repo/packaging/$w" "$prefix/bin/$w"
+done
 printf '%s\n' "$java" > "$lib/java"
 chown root:root "$lib/java"
 chmod 0644 "$lib/java"
@@ -61,14 +68,15 @@ install -d -o root -g root -m 0755 "$db" "$db/bundles"
 
 if [ "$hooks_dir" != none ]; then
     install -d -o root -g root -m 0755 "$hooks_dir"
-    sed -e "s#@PREFIX@#$prefix#g" -e "s#@DB@#$db#g" "$repo/hook/hooks.d/50-bypass.json" > "$hooks_dir/50-bypass.json.tmp"
+    rm -f "$hooks_dir/50-bypass.json" "$hooks_dir/50-bypass-precreate.json"
+    sed -e "s#@PREFIX@#$prefix#g" -e "s#@DB@#$db#g" "$repo/hook/hooks.d/$hook_file" > "$hooks_dir/50-bypass.json.tmp"
     if [ "$always" = yes ]; then
         jq '.when = {"always": true}' "$hooks_dir/50-bypass.json.tmp" > "$hooks_dir/50-bypass.json.tmp2"
         mv "$hooks_dir/50-bypass.json.tmp2" "$hooks_dir/50-bypass.json.tmp"
     fi
     chown root:root "$hooks_dir/50-bypass.json.tmp"
     chmod 0644 "$hooks_dir/50-bypass.json.tmp"
-    mv "$hooks_dir/50-bypass.json.tmp" "$hooks_dir/50-bypass.json"
+    mv "$hooks_dir/50-bypass.json.tmp" "$hooks_dir/$hook_file"
 fi
-echo "installed bypass in $prefix (database $db${hooks_dir:+, hook $hooks_dir/50-bypass.json})"
+echo "installed bypass in $prefix (database $db, hooks.d: $hooks_dir/$hook_file)"
 echo "next: bypass --db $db db register compat-db/examples/host-mpich.json"

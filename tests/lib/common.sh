@@ -138,7 +138,7 @@ make_bundle() { # ROOTFS DIR ARGS...
     mkdir -p "$dir"
     rm -f "$dir/config.json"
     runc spec --bundle "$dir"
-    args=$(jq -n '$ARGS.positional' --args "$@")
+    args=$(jq -n '$ARGS.positional' --args -- "$@")
     _it_jq "$dir/config.json" --arg r "$rootfs" --argjson a "$args" '
         .root.path = $r | .root.readonly = true | .process.terminal = false | .process.args = $a
         | .process.env = [.process.env[] | select(startswith("PATH=") or startswith("TERM="))]
@@ -151,7 +151,7 @@ make_bundle() { # ROOTFS DIR ARGS...
 bundle_hook() { # DIR STAGE ARGS...
     local dir=$1 stage=$2 args
     shift 2
-    args=$(jq -n '$ARGS.positional' --args bypass "$@")
+    args=$(jq -n '$ARGS.positional' --args -- bypass "$@")
     _it_jq "$dir/config.json" --arg s "$stage" --arg p "$BYPASS" --argjson a "$args" \
         '.hooks[$s] = ((.hooks[$s] // []) + [{"path": $p, "args": $a}])'
 }

@@ -3,8 +3,10 @@
 # debootstrap and without touching the host's apt: its own sources.list, lists, archive of .debs
 # and an EMPTY dpkg status (apt resolves every dependency as if nothing were installed), amd64
 # only. The configuration reaches apt through APT_CONFIG, which apt reads before anything else; it
-# points Dir::Etc::main and Dir::Etc::parts away from /etc/apt, so none of the host's apt.conf.d
-# (proxies aside, e.g. Post-Invoke hooks or docker-clean) applies.
+# points Dir::Etc::main and Dir::Etc::parts away from /etc/apt, so nothing in the host's
+# apt.conf.d applies (its Post-Invoke hooks, docker-clean; a proxy configured there neither).
+# Lists are kept compressed, no source package cache: about 20 MB of lists and 40 MB of cache
+# per suite besides the .debs.
 #
 # Source it; it defines functions and changes nothing until one is called (bash, root).
 #
@@ -47,6 +49,7 @@ Dir::State::lists "$d/state/lists";
 Dir::State::status "$d/state/status";
 Dir::State::extended_states "$d/state/extended_states";
 Dir::Cache "$d/cache";
+Dir::Cache::srcpkgcache "";
 Dir::Cache::archives "$d/archives";
 Dir::Log "$d/log";
 APT::Architecture "amd64";
@@ -55,6 +58,8 @@ APT::Install-Recommends "false";
 APT::Install-Suggests "false";
 APT::Sandbox::User "root";
 Acquire::Languages "none";
+Acquire::GzipIndexes "true";
+Acquire::CompressionTypes::Order { "gz"; };
 EOF
     if ! compgen -G "$d/state/lists/*_Packages*" >/dev/null \
         || [ -n "$(find "$d/state/lists" -maxdepth 1 -name '*_Release' -mtime +7)" ]; then

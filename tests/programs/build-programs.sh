@@ -7,11 +7,13 @@
 #
 # SUITE defaults to VERSION_CODENAME of ROOTFS' os-release. The suite's libc6, libc6-dev,
 # linux-libc-dev and libmpich-dev (exactly these .debs, no dependencies: `apt-get download`
-# through the private apt of tests/lib/private-apt.sh) are unpacked into a private sysroot, ${BYPASS_TEST_CACHE:-<repo>/tests/.cache}/sysroot/SUITE-HASH,
-# never into the rootfs; gcc --sysroot (with -B and -L, see cc below) takes that suite's glibc
-# headers, crt files and libc.so from it. Linked against the host's glibc 2.36 instead, a binary
-# would need __libc_start_main@GLIBC_2.34, which Debian 11's glibc 2.31 lacks; with the host's
-# crt1.o but the old glibc, the program's own constructors would silently not run.
+# through the private apt of tests/lib/private-apt.sh) are unpacked into a private sysroot,
+# ${BYPASS_TEST_CACHE:-<repo>/tests/.cache}/sysroot/SUITE-HASH, never into the rootfs (sysroots
+# of older package versions are removed). gcc --sysroot (with -B and -L, see cc below) takes
+# that suite's glibc headers, crt files and libc.so from it. Linked against the host's glibc
+# 2.36 instead, a binary would need __libc_start_main@GLIBC_2.34, which Debian 11's glibc 2.31
+# lacks; with the host's crt1.o but the old glibc, the program's own constructors would silently
+# not run.
 #   ROOTFS with libmpich.so.12: OUTDIR/mpi_hello, and OUTDIR/mpi_new_call when the ROOTFS' libmpich
 #     defines the symbol named in NEW_SYMBOL (MPICH 4.2 does, MPICH 3.4 does not). Compiled with
 #     the MPICH headers of the sysroot and linked with -l:libmpich.so.12 from ROOTFS'
@@ -70,6 +72,13 @@ if [ ! -f "$sysroot/.done" ]; then
     rm -rf "$sysroot"
     mv "$sysroot.tmp" "$sysroot"
 fi
+# Other sysroots of this suite (older package versions) are only ever used here, under the
+# suite's lock: they can go.
+for old in "$cache/sysroot/$suite"-*; do
+    if [ "$old" != "$sysroot" ] && [[ "${old##*/}" =~ ^$suite-[0-9a-f]{12}(\.tmp)?$ ]]; then
+        rm -rf "${old:?}"
+    fi
+done
 
 check_binary() { # FILE NEEDED
     local dyn missing

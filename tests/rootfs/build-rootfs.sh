@@ -38,6 +38,8 @@
 #             only where the suite's MPICH has tests/programs/NEW_SYMBOL), /app/hello without MPI
 #   done      DEST.tmp gets the stamp /.bypass-rootfs (key, flavour, package versions) and is
 #             renamed to DEST: a half-built rootfs is never taken for a finished one
+#   cache     (default DEST only) every run touches CACHE/rootfs/FLAVOUR-KEY.used; a build
+#             removes the entries of the same flavour with another key unused for an hour
 # Builds of one suite take a lock (CACHE/apt/SUITE.lock), so concurrent runs wait for each other.
 set -euo pipefail
 
@@ -70,7 +72,14 @@ log() { echo "build-rootfs[$flavour]: $*" >&2; }
 
 built() { [ -f "$dest/$stamp" ] && grep -qx "key $key" "$dest/$stamp"; }
 
+# Cache entries record their last use in a sibling file FLAVOUR-KEY.used (never inside the rootfs,
+# which tests compare before and after).
+used() {
+    if [ -z "${2:-}" ]; then touch "$dest.used"; fi
+}
+
 if built; then
+    used "$@"
     log "up to date: $dest"
     echo "$dest"
     exit 0
@@ -93,6 +102,7 @@ private_apt_init "$suite" "$cache"
 private_apt_lock
 export BYPASS_PRIVATE_APT_LOCKED=$suite # build-programs.sh runs under this lock (fd 8, inherited)
 if built; then # built by a concurrent run while this one waited for the lock
+    used "$@"
     log "up to date: $dest"
     echo "$dest"
     exit 0
@@ -214,5 +224,21 @@ if [ -e "$dest" ]; then
     rm -rf "${dest:?}"
 fi
 mv "$tmp" "$dest"
+used "$@"
+if [ -z "${2:-}" ]; then
+    # Entries of this flavour with another key (an older recipe) not used for an hour go.
+    pruned=0
+    for old in "$cache/rootfs/$flavour"-*; do
+        name=${old##*/}
+        [[ "$name" =~ ^$flavour-[0-9a-f]{12}(\.tmp)?$ ]] || continue
+        if [ "$old" = "$dest" ] || [ ! -d "$old" ]; then continue; fi
+        base=${old%.tmp}
+        if [ -z "$(find "$base.used" -mmin -60 2>/dev/null)" ]; then
+            rm -rf "${old:?}" "$base.used"
+            pruned=$((pruned + 1))
+        fi
+    done
+    log "cache: $pruned stale entries of $flavour pruned (other keys, unused for an hour)"
+fi
 log "done in ${SECONDS}s: $(du -sh "$dest" | cut -f1) in $dest"
 echo "$dest"

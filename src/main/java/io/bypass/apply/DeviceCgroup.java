@@ -37,7 +37,7 @@ final class DeviceCgroup {
     static Path allowFile(int pid) {
         String content;
         try {
-            content = Files.readString(Path.of("/proc/" + pid + "/cgroup"), StandardCharsets.UTF_8);
+            content = io.bypass.util.ProcFiles.read(Path.of("/proc/" + pid + "/cgroup"));
         } catch (NoSuchFileException e) {
             throw BypassException.badInput("process " + pid + " of the container does not exist");
         } catch (IOException e) {

@@ -62,7 +62,9 @@ final class HookCommand implements Callable<Integer> {
         OciConfig config = OciConfig.read(Path.of(state.bundle()));
         Map<String, String> annotations = new LinkedHashMap<>(config.annotations());
         annotations.putAll(state.annotations());
-        if ("false".equalsIgnoreCase(annotations.getOrDefault(Planner.ANN_ENABLED, "true"))) {
+        if ("false".equalsIgnoreCase(annotations.getOrDefault(Planner.ANN_ENABLED, "true"))
+                || annotations.containsKey(io.bypass.apply.ConfigEditor.ANN_APPLIED)) {
+            // Off for this container, or precreate/patch-bundle already put the plan in the config.
             return ExitCodes.OK;
         }
         String exec = config.args().isEmpty() ? null : config.args().get(0);

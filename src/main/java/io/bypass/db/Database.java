@@ -59,6 +59,7 @@ public final class Database {
      * directory and every entry must be root's and writable by nobody else, or it is not used.
      */
     public void requireTrusted() {
+        int unmapped = unmappedOwnerInUserNamespace();
         List<Path> paths = new ArrayList<>();
         paths.add(dir);
         if (Files.isDirectory(bundlesDir(), LinkOption.NOFOLLOW_LINKS)) {
@@ -72,7 +73,8 @@ public final class Database {
                 if ((mode & 0170000) == 0120000) {
                     throw BypassException.badInput(p + " is a symbolic link; the database must be plain files owned by root");
                 }
-                if ((Integer) a.get("uid") != 0) {
+                int uid = (Integer) a.get("uid");
+                if (uid != 0 && uid != unmapped) {
                     throw BypassException.badInput(p + " is not owned by root; refusing to use the database "
                             + "(chown root " + p + ")");
                 }
@@ -85,6 +87,23 @@ public final class Database {
             } catch (IOException e) {
                 throw BypassException.badInput(p + ": cannot check the database: " + e.getMessage());
             }
+        }
+    }
+
+    /**
+     * Inside a user namespace (rootless podman runs its hooks there), the host's root owns files as
+     * the overflow uid, and cannot be told from other unmapped owners: that uid is accepted there,
+     * still only for files nobody else can write. -1 in the initial namespace.
+     */
+    static int unmappedOwnerInUserNamespace() {
+        try {
+            String map = io.bypass.util.ProcFiles.read(Path.of("/proc/self/uid_map")).trim().replaceAll("\\s+", " ");
+            if (map.equals("0 0 4294967295")) {
+                return -1;
+            }
+            return Integer.parseInt(io.bypass.util.ProcFiles.read(Path.of("/proc/sys/kernel/overflowuid")).trim());
+        } catch (IOException | NumberFormatException e) {
+            return -1;
         }
     }
 
@@ -218,13 +237,24 @@ public final class Database {
     }
 
     /**
+     * Replaces an existing file atomically, keeping its permissions (a bundle's config.json, a CDI
+     * spec): on any failure the file is as it was.
+     */
+    public static void replaceFile(Path target, byte[] content) {
+        writeAtomically(target, content);
+    }
+
+    /**
      * Writes a temporary file next to the target, fsyncs it, renames it over the target and fsyncs
      * the directory. On any failure the temporary file is removed and the target is untouched.
+     * The new file gets the target's permissions when it exists, else 0644.
      */
     static void writeAtomically(Path target, byte[] content) {
         Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid());
         try {
-            Set<PosixFilePermission> mode = PosixFilePermissions.fromString("rw-r--r--");
+            Set<PosixFilePermission> mode = Files.exists(target, LinkOption.NOFOLLOW_LINKS)
+                    ? Files.getPosixFilePermissions(target, LinkOption.NOFOLLOW_LINKS)
+                    : PosixFilePermissions.fromString("rw-r--r--");
             try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                     LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(mode))) {
                 ByteBuffer buf = ByteBuffer.wrap(content);

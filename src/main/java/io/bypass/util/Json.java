@@ -151,6 +151,15 @@ public final class Json {
         }
     }
 
+    /** One line, for configs handed back to a runtime. */
+    public static String compact(JsonNode node) {
+        try {
+            return MAPPER.writeValueAsString(node);
+        } catch (JsonProcessingException e) {
+            throw BypassException.internal("cannot write JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
     public static byte[] writeBytes(JsonNode node) {
         return write(node).getBytes(StandardCharsets.UTF_8);
     }

@@ -1,114 +1,303 @@
 package io.bypass.container;
 
 import io.bypass.BypassException;
+import io.bypass.ExitCodes;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Comparator;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RootfsTest {
-    @TempDir
+    /** Removed by {@link #cleanUp()}: JUnit's own cleanup warns about every link that points out of it. */
+    @TempDir(cleanup = CleanupMode.NEVER)
     Path tmp;
-    Path root;
+    /** A directory outside the rootfs standing for the host: nothing may ever resolve into it. */
     Path host;
     Rootfs rootfs;
+    Path root;
 
     @BeforeEach
     void layout() throws IOException {
-        root = Files.createDirectories(tmp.resolve("root"));
         host = Files.createDirectories(tmp.resolve("host"));
         Files.writeString(host.resolve("secret"), "host file");
-        Files.createDirectories(root.resolve("usr/lib/x86_64-linux-gnu"));
-        Files.writeString(root.resolve("usr/lib/x86_64-linux-gnu/libc.so.6"), "container libc");
-        Files.writeString(root.resolve("usr/lib/x86_64-linux-gnu/libmpich.so.12.4.1"), "mpich");
-        Files.createSymbolicLink(root.resolve("usr/lib/x86_64-linux-gnu/libmpi.so.12"), Path.of("libmpich.so.12.4.1"));
-        Files.createSymbolicLink(root.resolve("lib"), Path.of("usr/lib"));
-        Files.createDirectories(root.resolve("lib64"));
-        Files.createSymbolicLink(root.resolve("lib64/ld.so"), Path.of("/lib/x86_64-linux-gnu/libc.so.6"));
-        Files.createSymbolicLink(root.resolve("etc"), host);                       // absolute, to a host dir
-        Files.createSymbolicLink(root.resolve("up"), Path.of("../../../../../.." + host)); // .. chain
-        Files.createSymbolicLink(root.resolve("b"), Path.of("/../../tmp"));
-        Files.createSymbolicLink(root.resolve("self"), Path.of("self"));
-        Files.createSymbolicLink(root.resolve("y"), Path.of("z"));
-        Files.createSymbolicLink(root.resolve("z"), Path.of("y"));
-        Files.createDirectories(root.resolve("chain"));
+        Path r = Files.createDirectories(tmp.resolve("root"));
+
+        Path multiarch = Files.createDirectories(r.resolve("usr/lib/x86_64-linux-gnu"));
+        Files.writeString(multiarch.resolve("libc.so.6"), "container libc");
+        Files.writeString(multiarch.resolve("ld-linux-x86-64.so.2"), "container loader");
+        Files.writeString(multiarch.resolve("libmpich.so.12.4.1"), "mpich");
+        link(r, "usr/lib/x86_64-linux-gnu/libmpi.so.12", "libmpich.so.12.4.1");
+        link(r, "lib", "usr/lib");                                                   // usr-merge
+        Files.createDirectories(r.resolve("lib64"));
+        link(r, "lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
+        link(r, "mpi", "/lib/x86_64-linux-gnu/libmpi.so.12");
+        Files.createDirectories(r.resolve("etc"));
+        Files.writeString(r.resolve("etc/passwd"), "container passwd");
+        Files.createDirectories(r.resolve("tmp"));
+        Files.writeString(r.resolve("tmp/marker"), "container tmp");
+
+        // Hostile links.
+        Files.createDirectories(r.resolve("hostile"));
+        link(r, "hostile/etc", "/etc");                          // the container's /etc, not the host's
+        link(r, "hostile/hostdir", host.toString());             // a host path: only inside the rootfs
+        link(r, "hostile/up", "../../../../../../../.." + host); // ".." above the root
+        link(r, "a", "../../../../..");
+        link(r, "b", "/../../tmp");
+        link(r, "dangling", "/nonexistent");
+        link(r, "self", "self");
+        link(r, "y", "z");
+        link(r, "z", "y");
+        Files.createDirectories(r.resolve("chain41"));
         for (int i = 1; i <= 41; i++) {
-            Files.createSymbolicLink(root.resolve("chain/l" + i), Path.of("l" + (i + 1)));
+            link(r, "chain41/l" + i, "l" + (i + 1));
         }
-        Files.writeString(root.resolve("chain/l42"), "end");
-        Files.createDirectories(root.resolve("chain40"));
+        Files.writeString(r.resolve("chain41/l42"), "end of 41 links");
+        Files.createDirectories(r.resolve("chain40"));
         for (int i = 1; i <= 40; i++) {
-            Files.createSymbolicLink(root.resolve("chain40/l" + i), Path.of("l" + (i + 1)));
+            link(r, "chain40/l" + i, i % 2 == 0 ? "/chain40/l" + (i + 1) : "l" + (i + 1));
         }
-        Files.writeString(root.resolve("chain40/l41"), "end");
-        rootfs = new Rootfs(root);
+        Files.writeString(r.resolve("chain40/l41"), "end of 40 links");
+        rootfs = new Rootfs(r);
+        root = rootfs.hostDir();
     }
+
+    @AfterEach
+    void cleanUp() throws IOException {
+        // Files.walk does not follow links, so this deletes the links themselves, never their targets.
+        try (Stream<Path> all = Files.walk(tmp)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    private static void link(Path root, String at, String target) throws IOException {
+        Files.createSymbolicLink(root.resolve(at), Path.of(target));
+    }
+
+    // ---- resolve ----
 
     @ParameterizedTest(name = "{0} -> {1}")
     @CsvSource({
-            "/usr/lib/x86_64-linux-gnu/libc.so.6, /usr/lib/x86_64-linux-gnu/libc.so.6",
-            "/lib/x86_64-linux-gnu/libmpi.so.12, /usr/lib/x86_64-linux-gnu/libmpich.so.12.4.1",
-            "/lib64/ld.so, /usr/lib/x86_64-linux-gnu/libc.so.6",
-            "usr/lib/../lib/./x86_64-linux-gnu/libc.so.6, /usr/lib/x86_64-linux-gnu/libc.so.6",
+            // plain paths, relative paths, "." and "..", trailing slashes
+            "/usr/lib/x86_64-linux-gnu/libc.so.6,       /usr/lib/x86_64-linux-gnu/libc.so.6",
+            "usr/lib/x86_64-linux-gnu/libc.so.6,        /usr/lib/x86_64-linux-gnu/libc.so.6",
+            "//usr///lib/./x86_64-linux-gnu//libc.so.6, /usr/lib/x86_64-linux-gnu/libc.so.6",
+            "/usr/lib/../lib/x86_64-linux-gnu/libc.so.6, /usr/lib/x86_64-linux-gnu/libc.so.6",
             "/../../../usr/lib/x86_64-linux-gnu/libc.so.6, /usr/lib/x86_64-linux-gnu/libc.so.6",
-            "/chain40/l1, /chain40/l41",
+            "/,                                         /",
+            "/..,                                       /",
+            ".,                                         /",
+            "/etc/,                                     /etc",
+            "/etc/passwd/,                              -",
+            "/usr/lib/x86_64-linux-gnu/libc.so.6/..,    -",
+            "/usr/lib/x86_64-linux-gnu/libc.so.6/x,     -",
+            "/nonexistent,                              -",
+            "/nonexistent/..,                           -",
+            // relative and absolute links inside the rootfs
+            "/lib,                                      /usr/lib",
+            "/lib/x86_64-linux-gnu/libmpi.so.12,        /usr/lib/x86_64-linux-gnu/libmpich.so.12.4.1",
+            "/lib64/ld-linux-x86-64.so.2,               /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+            "/mpi,                                      /usr/lib/x86_64-linux-gnu/libmpich.so.12.4.1",
+            "/mpi/x,                                    -",
+            // ".." after a symlinked directory is the parent of its target, as for the kernel
+            "/lib/../lib/x86_64-linux-gnu/libc.so.6,    /usr/lib/x86_64-linux-gnu/libc.so.6",
+            "/lib/../etc/passwd,                        -",
+            "/dangling,                                 -",
+            "/chain40/l1,                               /chain40/l41",
+            // hostile links stay in the rootfs
+            "/hostile/etc,                              /etc",
+            "/hostile/etc/passwd,                       /etc/passwd",
+            "/hostile/hostdir/secret,                   -",
+            "/hostile/up/secret,                        -",
+            "/a,                                        /",
+            "/a/etc/passwd,                             /etc/passwd",
+            "/a/a/a/../../a/tmp/marker,                 /tmp/marker",
+            "/b,                                        /tmp",
+            "/b/marker,                                 /tmp/marker",
     })
-    void resolvesInsideTheRoot(String path, String canonical) {
-        Rootfs.Resolved r = rootfs.resolve(path).orElseThrow();
-        assertEquals(canonical, r.containerPath());
-        assertEquals(root.resolve(canonical.substring(1)), r.hostPath());
-    }
-
-    @ParameterizedTest(name = "{0}")
-    @CsvSource({"/etc/secret", "/up/secret", "/b", "/etc", "/nonexistent", "/usr/lib/x86_64-linux-gnu/libc.so.6/x"})
-    void neverLeavesTheRoot(String path) {
+    void resolvesInsideTheRoot(String path, String canonical) throws IOException {
         Optional<Rootfs.Resolved> r = rootfs.resolve(path);
-        r.ifPresent(res -> assertTrue(res.hostPath().startsWith(root), res.hostPath() + " is outside the rootfs"));
-        assertTrue(r.isEmpty() || !r.get().hostPath().startsWith(host));
+        if (canonical.equals("-")) {
+            assertTrue(r.isEmpty(), () -> path + " resolved to " + r.get());
+            return;
+        }
+        Rootfs.Resolved res = r.orElseThrow(() -> new AssertionError(path + " did not resolve"));
+        assertEquals(canonical, res.containerPath());
+        assertInside(res, true);
+        assertFalse(res.attrs().isSymbolicLink());
     }
 
     @Test
     void absoluteLinkToAHostDirectoryIsReRooted() throws IOException {
-        // Once the rootfs has the link's target, that is where it leads: never to the host's.
-        Files.createDirectories(root.resolve(host.toString().substring(1)));
-        Files.writeString(root.resolve(host.toString().substring(1)).resolve("secret"), "container file");
-        Rootfs.Resolved r = rootfs.resolve("/etc/secret").orElseThrow();
+        // Once the rootfs has a directory at the link's (host) target path, that is where it leads.
+        Path inRoot = Files.createDirectories(root.resolve(host.toString().substring(1)));
+        Files.writeString(inRoot.resolve("secret"), "container file");
+        Rootfs.Resolved r = rootfs.resolve("/hostile/hostdir/secret").orElseThrow();
         assertEquals(host + "/secret", r.containerPath());
         assertEquals("container file", Files.readString(r.hostPath()));
+        assertInside(r, true);
+        Rootfs.Resolved up = rootfs.resolve("/hostile/up/secret").orElseThrow();
+        assertEquals(r.hostPath(), up.hostPath());
     }
 
+    @Test
+    void hostEtcIsNeverReached() throws IOException {
+        // The host has /etc/passwd; the container path /hostile/etc/<x> only ever reaches <rootfs>/etc/<x>.
+        assertTrue(Files.exists(Path.of("/etc/passwd")));
+        assertEquals("container passwd", Files.readString(rootfs.resolve("/hostile/etc/passwd").orElseThrow().hostPath()));
+        assertTrue(rootfs.resolve("/hostile/etc/hostname").isEmpty() || !Files.exists(root.resolve("etc/hostname")));
+        assertEquals(List.of("passwd"), rootfs.list("/hostile/etc"));
+    }
+
+    // ---- symlink loops and long chains ----
+
     @ParameterizedTest(name = "{0}")
-    @CsvSource({"/self", "/y", "/chain/l1"})
+    @CsvSource({"/self", "/y", "/z/more", "/chain41/l1", "/usr/../self/x"})
     void loopsAndLongChainsAreErrors(String path) {
         BypassException e = assertTimeoutPreemptively(Duration.ofSeconds(3),
                 () -> assertThrows(BypassException.class, () -> rootfs.resolve(path)));
+        assertEquals(path + ": too many levels of symbolic links in the container", e.getMessage());
+        assertEquals(ExitCodes.BAD_INPUT, e.exitCode());
+        // The convenience methods take a loop for a missing file, as the loader's ELOOP is for it.
+        assertFalse(rootfs.isRegularFile(path));
+        assertEquals(List.of(), rootfs.list(path));
+    }
+
+    @Test
+    void etcLinkedToItselfAbsolutelyIsALoop() throws IOException {
+        // A rootfs whose /etc is the symlink "/etc": restarting at the rootfs finds the link again.
+        Path r2 = Files.createDirectories(tmp.resolve("root2"));
+        link(r2, "etc", "/etc");
+        Rootfs other = new Rootfs(r2);
+        BypassException e = assertTimeoutPreemptively(Duration.ofSeconds(3),
+                () -> assertThrows(BypassException.class, () -> other.resolve("/etc/passwd")));
         assertTrue(e.getMessage().contains("too many levels of symbolic links"), e.getMessage());
+        Rootfs.Resolved link = other.resolveNoFollowLast("/etc").orElseThrow();
+        assertTrue(link.attrs().isSymbolicLink());
+        assertEquals(r2.toRealPath().resolve("etc"), link.hostPath());
     }
 
     @Test
-    void noFollowLastAndListing() {
-        assertTrue(rootfs.resolveNoFollowLast("/etc").orElseThrow().attrs().isSymbolicLink());
-        assertTrue(rootfs.list("/lib/x86_64-linux-gnu").contains("libmpi.so.12"));
-        assertEquals(0, rootfs.list("/etc").size(), "a link out of the root lists nothing of the host");
+    void longLinkBodiesStayCheap() throws IOException {
+        // 40 links, each with a ~4000-character body of "./" and "x/..": bounded work, no error.
+        Path r3 = Files.createDirectories(tmp.resolve("root3"));
+        Files.createDirectories(r3.resolve("x"));
+        String padding = "./x/../".repeat(570);
+        for (int i = 0; i < 40; i++) {
+            link(r3, "l" + i, padding + "l" + (i + 1));
+        }
+        Files.writeString(r3.resolve("l40"), "end");
+        Rootfs other = new Rootfs(r3);
+        Rootfs.Resolved r = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> other.resolve("/l0").orElseThrow());
+        assertEquals("/l40", r.containerPath());
+    }
+
+    // ---- resolveNoFollowLast, list, isRegularFile ----
+
+    @ParameterizedTest(name = "{0} -> {1} (symlink: {2})")
+    @CsvSource({
+            "/lib,                               /lib,                                  true",
+            "/lib/,                              /usr/lib,                              false",
+            "/lib/x86_64-linux-gnu/libmpi.so.12, /usr/lib/x86_64-linux-gnu/libmpi.so.12, true",
+            "/dangling,                          /dangling,                             true",
+            "/self,                              /self,                                 true",
+            "/hostile/etc,                       /hostile/etc,                          true",
+            "/etc/passwd,                        /etc/passwd,                           false",
+    })
+    void noFollowLast(String path, String canonical, boolean symlink) throws IOException {
+        Rootfs.Resolved r = rootfs.resolveNoFollowLast(path).orElseThrow();
+        assertEquals(canonical, r.containerPath());
+        assertEquals(symlink, r.attrs().isSymbolicLink());
+        assertInside(r, !symlink);
+    }
+
+    @Test
+    void listing() throws IOException {
+        assertEquals(List.of("ld-linux-x86-64.so.2", "libc.so.6", "libmpi.so.12", "libmpich.so.12.4.1"),
+                rootfs.list("/lib/x86_64-linux-gnu"));
+        assertTrue(rootfs.list("/").containsAll(List.of("a", "b", "etc", "lib", "lib64", "usr")));
+        assertEquals(rootfs.list("/"), rootfs.list("/a"));
+        assertEquals(List.of("marker"), rootfs.list("/b"));
+        assertEquals(List.of(), rootfs.list("/nonexistent"));
+        assertEquals(List.of(), rootfs.list("/etc/passwd"));
+        assertEquals(List.of(), rootfs.list("/hostile/hostdir"), "no host listing through a link");
+    }
+
+    @Test
+    void regularFiles() {
         assertTrue(rootfs.isRegularFile("/lib/x86_64-linux-gnu/libmpi.so.12"));
+        assertTrue(rootfs.isRegularFile("/mpi"));
+        assertFalse(rootfs.isRegularFile("/etc"));
+        assertFalse(rootfs.isRegularFile("/dangling"));
+        assertFalse(rootfs.isRegularFile("/hostile/hostdir/secret"));
+    }
+
+    // ---- bad roots and bad paths ----
+
+    @Test
+    void badRoots() throws IOException {
+        Path missing = tmp.resolve("missing");
+        assertEquals(missing + ": rootfs directory does not exist",
+                assertThrows(BypassException.class, () -> new Rootfs(missing)).getMessage());
+        Path file = host.resolve("secret");
+        assertEquals(file + ": rootfs is not a directory",
+                assertThrows(BypassException.class, () -> new Rootfs(file)).getMessage());
+        // A host symlink naming the rootfs (the runtime's or admin's choice) is pinned to its target.
+        Path alias = Files.createSymbolicLink(tmp.resolve("alias"), tmp.resolve("root"));
+        assertEquals(root, new Rootfs(alias).hostDir());
     }
 
     @Test
-    void badRootsAndPaths() throws IOException {
-        assertThrows(BypassException.class, () -> new Rootfs(tmp.resolve("missing")));
-        assertThrows(BypassException.class, () -> new Rootfs(host.resolve("secret")));
-        assertThrows(BypassException.class, () -> rootfs.resolve("/a\0b"));
+    void badPaths() {
+        BypassException nul = assertThrows(BypassException.class, () -> rootfs.resolve("/a\0b"));
+        assertEquals(ExitCodes.BAD_INPUT, nul.exitCode());
+        assertFalse(nul.getMessage().contains("\0"));
+        assertThrows(BypassException.class, () -> rootfs.list("/a\0b"));
+        assertThrows(BypassException.class, () -> rootfs.resolve("/x".repeat(3000)));
+        assertTrue(rootfs.resolve("").isEmpty(), "an empty path is ENOENT, as for the kernel");
+        assertTrue(rootfs.resolve("/" + "n".repeat(300)).isEmpty(), "a name too long is not found");
+    }
+
+    /**
+     * A resolution stays in the rootfs: its host path is the rootfs plus its container path, and
+     * no component below the rootfs is a symlink (but the last, when it was not followed).
+     */
+    private void assertInside(Rootfs.Resolved r, boolean lastFollowed) throws IOException {
+        assertTrue(r.hostPath().startsWith(root), r.hostPath() + " is outside the rootfs");
+        assertFalse(r.hostPath().startsWith(host), r.hostPath() + " is a host file");
+        assertEquals(r.containerPath().equals("/") ? root : root.resolve(r.containerPath().substring(1)), r.hostPath());
+        Path p = root;
+        Path rel = root.relativize(r.hostPath());
+        for (int i = 0; i < rel.getNameCount(); i++) {
+            p = p.resolve(rel.getName(i));
+            boolean last = i == rel.getNameCount() - 1;
+            if (!last || lastFollowed) {
+                assertFalse(Files.isSymbolicLink(p), p + " is a symlink");
+            }
+            assertTrue(Files.exists(p, LinkOption.NOFOLLOW_LINKS), p + " does not exist");
+        }
+        assertNotEquals("host file", Files.isRegularFile(r.hostPath(), LinkOption.NOFOLLOW_LINKS)
+                ? Files.readString(r.hostPath()) : "");
     }
 }

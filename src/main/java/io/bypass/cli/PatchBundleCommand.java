@@ -1,0 +1,55 @@
+package io.bypass.cli;
+
+import io.bypass.BypassException;
+import io.bypass.ExitCodes;
+import io.bypass.Finding;
+import io.bypass.db.Database;
+import io.bypass.util.Json;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "patch-bundle", description = "Apply bypass' edit to a runc/crun bundle's config.json in place (atomic "
+        + "replace), for wrappers around the runtime. Exit 3 when refused: the config then carries a hook that fails the "
+        + "container start with the reason.")
+final class PatchBundleCommand implements Callable<Integer> {
+    @Parameters(paramLabel = "DIR", description = "the bundle directory")
+    Path dir;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        Path file = dir.resolve("config.json");
+        if (!Files.isDirectory(dir)) {
+            throw BypassException.badInput(dir + ": bundle directory does not exist");
+        }
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            throw BypassException.badInput(file + ": no config.json in the bundle (a regular file, not a link)");
+        }
+        Database db = Main.of(spec).database();
+        ConfigFront.Outcome o = ConfigFront.decide(Json.readFile(file), dir.toAbsolutePath(), file + ":", db, "patch-bundle");
+        if (o.config() == null) {
+            spec.commandLine().getOut().println(o.plan() == null ? "unchanged: " + file + " (bypass does not apply or was applied)"
+                    : "unchanged: nothing to inject");
+            return ExitCodes.OK;
+        }
+        io.bypass.db.Database.replaceFile(file, Json.write(o.config()).getBytes(StandardCharsets.UTF_8));
+        if (o.plan().refused()) {
+            Finding f = o.plan().firstError();
+            spec.commandLine().getErr().println("bypass: refused: " + f.message() + " [" + f.code() + "]");
+            return ExitCodes.REFUSED;
+        }
+        spec.commandLine().getOut().println("patched " + file + ": " + o.plan().mounts().size() + " mounts, "
+                + o.plan().devices().size() + " devices");
+        return ExitCodes.OK;
+    }
+}
