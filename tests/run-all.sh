@@ -21,7 +21,7 @@ else
 fi
 
 echo "== integration tests"
-for t in tests/integration/t-*.sh; do
+for t in tests/rootfs/smoke.sh tests/integration/t-*.sh; do
     case "$t" in *"${1:-}"*) ;; *) continue ;; esac
     echo "-- $t"
     log=target/it/$(basename "$t" .sh).log

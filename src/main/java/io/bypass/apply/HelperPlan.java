@@ -60,10 +60,19 @@ public final class HelperPlan {
         return String.join("\n", lines) + "\n";
     }
 
-    /** The loader configuration: bypass' directory first, then the container's own directories. */
+    /**
+     * The loader configuration: bypass' directory first, then the directories the plan puts on
+     * LD_LIBRARY_PATH (e.g. the image's CUDA forward-compatibility libraries), then the container's
+     * own directories.
+     */
     public static String ldSoConf(Plan plan, ContainerProfile profile) {
         Set<String> dirs = new LinkedHashSet<>();
         dirs.add(plan.libraryDir());
+        for (Plan.EnvEdit e : plan.env()) {
+            if (e.name().equals("LD_LIBRARY_PATH") && e.action() == Plan.EnvEdit.Action.PREPEND) {
+                dirs.add(e.value());
+            }
+        }
         dirs.addAll(profile.loaderDirs());
         return String.join("\n", dirs) + "\n";
     }

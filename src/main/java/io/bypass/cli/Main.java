@@ -16,7 +16,8 @@ import java.util.concurrent.Callable;
 @Command(name = "bypass", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Checks and injects host MPI, libfabric, CUDA and glibc libraries into containers.",
         subcommands = {DbCommand.class, CheckCommand.class, HookCommand.class, PrecreateCommand.class,
-                PatchBundleCommand.class, CdiCommand.class, WrapCommand.class, InspectCommand.class, RefuseCommand.class},
+                PatchBundleCommand.class, CdiCommand.class, WrapCommand.class, FingerprintCommand.class, MatchCommand.class,
+                InspectCommand.class, RefuseCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success, including nothing to do", "1:internal error", "2:bad usage or bad input",
                 "3:refused as incompatible"})

@@ -25,6 +25,7 @@ public record ContainerProfile(
         Map<String, ContainerLibrary> libraries,
         Mpi mpi,
         Libfabric libfabric,
+        CudaCompat cudaCompat,
         Exec exec,
         Map<String, String> annotations,
         Map<String, String> env,
@@ -68,6 +69,15 @@ public record ContainerProfile(
         public Mpi {
             libraries = Map.copyOf(libraries);
         }
+    }
+
+    /**
+     * CUDA forward-compatibility libraries shipped in the image (/usr/local/cuda/compat), which
+     * let a newer CUDA run on an older host driver.
+     *
+     * @param driverVersion from the compat libcuda.so.VERSION file name
+     */
+    public record CudaCompat(String dir, String driverVersion) {
     }
 
     /** The container's libfabric.so.1 and the FABRIC_1.x versions it defines. */

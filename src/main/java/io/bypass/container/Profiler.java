@@ -37,6 +37,8 @@ public final class Profiler {
             "libmpi.so.40", "libmpi_mpifh.so.40", "libmpi_usempif08.so.40", "libmpi_usempi_ignore_tkr.so.40",
             "libmpi_cxx.so.40", "libmpi.so.20", "libmpi.so.1");
     public static final String LIBFABRIC = "libfabric.so.1";
+    public static final String CUDA_COMPAT_DIR = "/usr/local/cuda/compat";
+    private static final java.util.regex.Pattern CUDA_COMPAT = java.util.regex.Pattern.compile("libcuda\\.so\\.(\\d+\\.\\d+(\\.\\d+)?)");
     public static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     public static final String ANN_MPI_IMPLEMENTATION = "org.supercontainers.mpi.implementation";
@@ -143,9 +145,16 @@ public final class Profiler {
             libfabric = new ContainerProfile.Libfabric(fab, fabricVersions);
         }
         checkAnnotations(req.annotations(), libc, mpi, libfabric, findings);
+        ContainerProfile.CudaCompat cudaCompat = null;
+        for (String name : rootfs.list(CUDA_COMPAT_DIR)) {
+            java.util.regex.Matcher m = CUDA_COMPAT.matcher(name);
+            if (m.matches() && rootfs.isRegularFile(CUDA_COMPAT_DIR + "/" + name)) {
+                cudaCompat = new ContainerProfile.CudaCompat(CUDA_COMPAT_DIR, m.group(1));
+            }
+        }
         return new ContainerProfile(rootfs.hostDir().toString(), elfClass, machine, libc, cache != null,
                 loaderDirs(cache, resolver, rootfs), libraries, mpi,
-                libfabric, exec, req.annotations(), req.env(), findings);
+                libfabric, cudaCompat, exec, req.annotations(), req.env(), findings);
     }
 
     /** The directories the container's own ldconfig scanned (from its cache), else the defaults that exist. */

@@ -22,6 +22,8 @@ import java.util.regex.Pattern;
  * @param mounts              extra files or directories (configuration, provider directories)
  * @param devices             device node paths or globs, e.g. /dev/cxi*
  * @param env                 environment the bundle needs inside the container
+ * @param properties          facts the admin knows and bypass cannot read from files, e.g.
+ *                            "cuda.brand" = "tesla", "cuda.arch" = "8.0" (copied into the entry)
  */
 public record BundleDescriptor(
         String name,
@@ -36,7 +38,8 @@ public record BundleDescriptor(
         Map<String, String> env,
         Activation activation,
         MpiSettings mpi,
-        GlibcSettings glibc) {
+        GlibcSettings glibc,
+        Map<String, String> properties) {
 
     public static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
 
@@ -88,11 +91,12 @@ public record BundleDescriptor(
         mounts = List.copyOf(mounts);
         devices = List.copyOf(devices);
         env = Map.copyOf(env);
+        properties = Map.copyOf(properties);
     }
 
     public static BundleDescriptor fromJson(JsonNode node, String where) {
         Fields f = Fields.of(node, where).onlyKnown("$schema", "name", "kind", "version", "description", "libraries",
-                "dependencies", "excludeDependencies", "mounts", "devices", "env", "activation", "mpi", "glibc");
+                "dependencies", "excludeDependencies", "mounts", "devices", "env", "activation", "mpi", "glibc", "properties");
         String name = f.string("name");
         if (!NAME.matcher(name).matches()) {
             throw BypassException.badInput(f.where("name") + ": '" + name
@@ -160,7 +164,8 @@ public record BundleDescriptor(
             glibc = new GlibcSettings(g.optBool("replaceOlder", false));
         }
         return new BundleDescriptor(name, kind, f.optString("version", null), f.optString("description", null),
-                libraries, dependencies, f.stringList("excludeDependencies"), mounts, devices, env, activation, mpi, glibc);
+                libraries, dependencies, f.stringList("excludeDependencies"), mounts, devices, env, activation, mpi, glibc,
+                f.stringMap("properties"));
     }
 
     private static String requireAbsolute(String path, String where) {
@@ -228,6 +233,10 @@ public record BundleDescriptor(
         }
         if (glibc.replaceOlder()) {
             o.putObject("glibc").put("replaceOlder", true);
+        }
+        if (!properties.isEmpty()) {
+            ObjectNode pr = o.putObject("properties");
+            properties.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(en -> pr.put(en.getKey(), en.getValue()));
         }
         return o;
     }

@@ -64,7 +64,8 @@ public final class Registrar {
                 } catch (BypassException e) {
                     throw BypassException.badInput(field + ": " + e.getMessage());
                 }
-                if (!"ELF64".equals(lib.facts().elfClass()) || !machine.equals(lib.facts().machine())) {
+                boolean compat32 = d.kind() == BundleKind.CUDA && "ELF32".equals(lib.facts().elfClass());
+                if (!compat32 && (!"ELF64".equals(lib.facts().elfClass()) || !machine.equals(lib.facts().machine()))) {
                     throw BypassException.badInput(field + ": " + match + " is " + lib.facts().elfClass() + " "
                             + lib.facts().machine() + ", not a library for this host (ELF64 " + machine + ")");
                 }
@@ -100,7 +101,12 @@ public final class Registrar {
         List<RegisteredDevice> devices = new ArrayList<>();
         for (int i = 0; i < d.devices().size(); i++) {
             String field = where + " devices[" + i + "]";
-            for (Path dev : expand(d.devices().get(i), field)) {
+            String pattern = d.devices().get(i);
+            // A glob may match nothing (the hardware of another node type); a plain path must exist.
+            if (hasGlob(pattern) && expandOrEmpty(pattern, field).isEmpty()) {
+                continue;
+            }
+            for (Path dev : expand(pattern, field)) {
                 devices.add(device(dev, field));
             }
         }
@@ -118,6 +124,29 @@ public final class Registrar {
     }
 
     private void kindProperties(BundleDescriptor d, Map<String, RegisteredFile> files, Map<String, String> props, String where) {
+        props.putAll(d.properties());
+        if (d.kind() == BundleKind.CUDA) {
+            String driver = d.properties().get("cuda.driver");
+            if (driver == null) {
+                driver = CudaDriver.driverVersion(new ArrayList<>(files.values()), Path.of("/proc/driver/nvidia/version"));
+            }
+            if (driver == null) {
+                throw BypassException.badInput(where + " libraries: no driver version in the file names (libcuda.so.VERSION) "
+                        + "nor in /proc/driver/nvidia/version; set properties.cuda.driver");
+            }
+            props.put("cuda.driver", driver);
+            String cuda = d.properties().getOrDefault("cuda.version", CudaDriver.cudaVersionFor(driver));
+            if (cuda == null) {
+                throw BypassException.badInput(where + ": driver " + driver + " is older than every CUDA release bypass knows; "
+                        + "set properties.cuda.version");
+            }
+            props.put("cuda.version", cuda);
+            for (RegisteredFile f : files.values()) {
+                if (f.role() == RegisteredFile.Role.LIBRARY) {
+                    props.put("capability." + f.soname(), CudaDriver.capabilityOf(f.soname(), f.elfClass()));
+                }
+            }
+        }
         if (d.kind() == BundleKind.MPI) {
             String family = d.mpi().family();
             if (family == null) {
@@ -222,6 +251,14 @@ public final class Registrar {
                     (Integer) a.get("gid"));
         } catch (IOException | UnsupportedOperationException e) {
             throw BypassException.badInput(field + ": cannot stat " + dev + ": " + e.getMessage());
+        }
+    }
+
+    private static List<Path> expandOrEmpty(String pattern, String field) {
+        try {
+            return expand(pattern, field);
+        } catch (BypassException e) {
+            return List.of();
         }
     }
 

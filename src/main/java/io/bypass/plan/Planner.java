@@ -65,14 +65,20 @@ public final class Planner {
             if (b.kind() == BundleKind.MPI) {
                 checkMpi(b, profile, policy, findings);
             }
-            if (errorCount(findings) > errorsBefore) {
+            StackRules.Selection selection = switch (b.kind()) {
+                case CUDA -> StackRules.cuda(b, profile, findings);
+                case LIBFABRIC -> StackRules.libfabric(b, profile, findings);
+                default -> StackRules.all(b);
+            };
+            if (selection == null || errorCount(findings) > errorsBefore) {
                 continue;
             }
-            planBundle(b, profile, database, glibc, edits, findings);
+            planBundle(b, selection, profile, database, glibc, edits, findings);
         }
         if (errorCount(findings) > 0) {
             return refuse(findings, names);
         }
+        boolean loaderDirs = edits.env.stream().anyMatch(e -> e.name().equals("LD_LIBRARY_PATH"));
         if (!edits.added.isEmpty()) {
             edits.env.add(0, new Plan.EnvEdit("LD_LIBRARY_PATH", Plan.LIBRARY_DIR, Plan.EnvEdit.Action.PREPEND, "bypass"));
         }
@@ -82,7 +88,7 @@ public final class Planner {
             return new Plan(Plan.Verdict.NONE, findings, names, List.of(), List.of(), List.of(), null);
         }
         return new Plan(Plan.Verdict.INJECT, findings, names, mounts, edits.devices, edits.env,
-                edits.added.isEmpty() ? null : Plan.LIBRARY_DIR);
+                edits.added.isEmpty() && !loaderDirs ? null : Plan.LIBRARY_DIR);
     }
 
     private static Plan none(List<Finding> findings) {
@@ -371,16 +377,16 @@ public final class Planner {
     private record Missing(RegisteredFile file, String library, String version) {
     }
 
-    static void planBundle(BundleEntry b, ContainerProfile p, List<BundleEntry> database, GlibcState glibc, Edits edits,
-                           List<Finding> findings) {
+    static void planBundle(BundleEntry b, StackRules.Selection selection, ContainerProfile p, List<BundleEntry> database,
+                           GlibcState glibc, Edits edits, List<Finding> findings) {
         Map<String, RegisteredFile> bySoname = new LinkedHashMap<>();
         for (RegisteredFile f : b.files()) {
             bySoname.putIfAbsent(f.soname(), f);
         }
         Set<String> excluded = new HashSet<>(b.descriptor().excludeDependencies());
         Map<String, RegisteredFile> inject = new LinkedHashMap<>();
-        Deque<RegisteredFile> queue = new ArrayDeque<>(b.libraries());
-        for (RegisteredFile f : b.libraries()) {
+        Deque<RegisteredFile> queue = new ArrayDeque<>(selection.roots());
+        for (RegisteredFile f : selection.roots()) {
             inject.put(f.soname(), f);
         }
         List<Missing> glibcMissing = new ArrayList<>();
@@ -449,9 +455,10 @@ public final class Planner {
             edits.mounts.putIfAbsent(m.target(), new Plan.Mount(m.source(), m.target(), Plan.Mount.Kind.EXTRA, m.readOnly(),
                     b.name(), null));
         }
-        for (RegisteredDevice d : b.devices()) {
+        for (RegisteredDevice d : selection.devices()) {
             edits.devices.add(new Plan.Device(d, d.path(), b.name()));
         }
+        edits.env.addAll(selection.env());
         b.descriptor().env().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e ->
                 edits.env.add(new Plan.EnvEdit(e.getKey(), e.getValue(), Plan.EnvEdit.Action.SET, b.name())));
     }

@@ -82,7 +82,7 @@ class DeclarativeFrontsTest {
                 "12.2.2", "0".repeat(64), 1, "ELF64", "x86_64", List.of(), List.of(), Map.of(), null, List.of());
         BundleDescriptor d = new BundleDescriptor("host-mpich", BundleKind.MPI, null, null, List.of(), BundleDescriptor.Dependencies.CLOSURE,
                 List.of(), List.of(), List.of(), Map.of("MPICH_ASYNC_PROGRESS", "0"), BundleDescriptor.Activation.DEFAULT,
-                BundleDescriptor.MpiSettings.DEFAULT, BundleDescriptor.GlibcSettings.DEFAULT);
+                BundleDescriptor.MpiSettings.DEFAULT, BundleDescriptor.GlibcSettings.DEFAULT, Map.of());
         ObjectNode spec = CdiSpec.of(new BundleEntry(d, "now", null, List.of(lib), List.of(), List.of(), Map.of()));
         assertEquals("0.4.0", spec.get("cdiVersion").asText());
         assertEquals(CdiSpec.KIND, spec.get("kind").asText());
@@ -92,7 +92,7 @@ class DeclarativeFrontsTest {
 
         BundleDescriptor devOnly = new BundleDescriptor("cxi", BundleKind.GENERIC, null, null, List.of(),
                 BundleDescriptor.Dependencies.NONE, List.of(), List.of(), List.of("/dev/cxi0"), Map.of(),
-                BundleDescriptor.Activation.DEFAULT, BundleDescriptor.MpiSettings.DEFAULT, BundleDescriptor.GlibcSettings.DEFAULT);
+                BundleDescriptor.Activation.DEFAULT, BundleDescriptor.MpiSettings.DEFAULT, BundleDescriptor.GlibcSettings.DEFAULT, Map.of());
         ObjectNode devSpec = CdiSpec.of(new BundleEntry(devOnly, "now", null, List.of(),
                 List.of(new RegisteredDevice("/dev/cxi0", 'c', 240, 0, 0666, 0, 0)), List.of(), Map.of()));
         assertEquals("0.3.0", devSpec.get("cdiVersion").asText(), "device nodes alone need nothing newer than 0.3.0");

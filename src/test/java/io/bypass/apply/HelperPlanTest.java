@@ -49,7 +49,7 @@ class HelperPlanTest {
                 HelperPlan.render(plan, 4242, "/var/lib/rootfs", "/run/bypass/x/ld.so.conf", "/sbin/ldconfig"));
         ContainerProfile profile = new ContainerProfile("/r", "ELF64", "x86_64",
                 new ContainerProfile.Libc("glibc", "2.41", "/lib/libc.so.6", List.of()), true,
-                List.of("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu"), Map.of(), null, null, null, Map.of(), Map.of(), List.of());
+                List.of("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu"), Map.of(), null, null, null, null, Map.of(), Map.of(), List.of());
         assertEquals("/opt/bypass/lib\n/usr/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu\n", HelperPlan.ldSoConf(plan, profile));
     }
 

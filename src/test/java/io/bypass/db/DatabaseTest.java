@@ -22,7 +22,7 @@ class DatabaseTest {
     static BundleEntry entry(String name) {
         BundleDescriptor d = new BundleDescriptor(name, BundleKind.GENERIC, null, null, List.of("/x"),
                 BundleDescriptor.Dependencies.NONE, List.of(), List.of(), List.of(), Map.of(),
-                BundleDescriptor.Activation.DEFAULT, BundleDescriptor.MpiSettings.DEFAULT, BundleDescriptor.GlibcSettings.DEFAULT);
+                BundleDescriptor.Activation.DEFAULT, BundleDescriptor.MpiSettings.DEFAULT, BundleDescriptor.GlibcSettings.DEFAULT, Map.of());
         RegisteredFile f = new RegisteredFile("/x", RegisteredFile.Role.LIBRARY, "/x", "libx.so.1", "1", "0".repeat(64), 1,
                 "ELF64", "x86_64", List.of("libc.so.6"), List.of(), Map.of("libc.so.6", List.of("GLIBC_2.34")), "2.34", List.of());
         return new BundleEntry(d, "2026-01-01T00:00:00Z", "2.36", List.of(f),

@@ -116,7 +116,7 @@ final class Fixtures {
             } else {
                 libc = new ContainerProfile.Libc("musl", null, "/lib/ld-musl-x86_64.so.1", List.of());
             }
-            return new ContainerProfile("/rootfs", "ELF64", "x86_64", libc, true, List.of(LIBDIR), all, mpi, null, exec, annotations, env,
+            return new ContainerProfile("/rootfs", "ELF64", "x86_64", libc, true, List.of(LIBDIR), all, mpi, null, null, exec, annotations, env,
                     List.of());
         }
     }
@@ -153,7 +153,7 @@ final class Fixtures {
                 files.stream().filter(f -> f.role() == RegisteredFile.Role.LIBRARY).map(RegisteredFile::path).toList(),
                 BundleDescriptor.Dependencies.CLOSURE, List.of(), List.of(), devices.stream().map(RegisteredDevice::path).toList(),
                 Map.of(), activation == null ? BundleDescriptor.Activation.DEFAULT : activation,
-                BundleDescriptor.MpiSettings.DEFAULT, BundleDescriptor.GlibcSettings.DEFAULT);
+                BundleDescriptor.MpiSettings.DEFAULT, BundleDescriptor.GlibcSettings.DEFAULT, Map.of());
         return new BundleEntry(d, "2026-01-01T00:00:00Z", "2.36", files, devices, List.of(), props);
     }
 }

@@ -252,7 +252,7 @@ class PlannerTest {
                 "0".repeat(64), 1, "ELF64", "x86_64", List.of(), Fixtures.glibcVersions("2.36"), Map.of(), null, List.of());
         BundleDescriptor d = new BundleDescriptor("host-glibc", BundleKind.GLIBC, "2.36", null, List.of(LIBDIR + "/libc.so.6"),
                 BundleDescriptor.Dependencies.NONE, List.of(), List.of(), List.of(), Map.of(), BundleDescriptor.Activation.DEFAULT,
-                BundleDescriptor.MpiSettings.DEFAULT, new BundleDescriptor.GlibcSettings(true));
+                BundleDescriptor.MpiSettings.DEFAULT, new BundleDescriptor.GlibcSettings(true), Map.of());
         BundleEntry glibc = new BundleEntry(d, "now", "2.36", List.of(libc), List.of(), List.of(), Map.of("glibc.version", "2.36"));
         ContainerProfile p = container().glibc("2.31").mpich("12.1.1", MPI3).program("MPI_Init").build();
         Plan plan = Planner.plan(p, List.of(hostMpich("12.2.2", "2.34", MPI3), glibc), Policy.DEFAULT);
