@@ -160,6 +160,11 @@ bundle_annotate() { # DIR KEY VALUE
     _it_jq "$1/config.json" --arg k "$2" --arg v "$3" '.annotations[$k] = $v'
 }
 
+bundle_env() { # DIR KEY VALUE: set a variable of the container's process
+    _it_jq "$1/config.json" --arg k "$2" --arg v "$3" \
+        '.process.env = ([.process.env[] | select(startswith($k + "=") | not)] + [$k + "=" + $v])'
+}
+
 runc_run() { # DIR [ID]
     _it_tmp || return 1
     local dir=$1 id=${2:-bypass-it-$$-$RANDOM}

@@ -47,7 +47,7 @@ if [ "${BYPASS_PRIVATE_APT_LOCKED:-}" != "$suite" ]; then
     private_apt_lock # (build-rootfs.sh holds it already)
 fi
 
-debs=$(private_apt_fetch_only libc6 libc6-dev linux-libc-dev libmpich-dev)
+debs=$(private_apt_fetch_only libc6 libc6-dev linux-libc-dev libmpich-dev libfabric-dev)
 sysroot=$cache/sysroot/$suite-$(sha256sum <<<"$debs" | cut -c1-12)
 if [ ! -f "$sysroot/.done" ]; then
     rm -rf "$sysroot.tmp"
@@ -110,7 +110,24 @@ cc() {
 if [ ! -e "$libdir/libmpich.so.12" ]; then
     cc -o "$outdir/hello" "$here/hello.c"
     check_binary "$outdir/hello" ""
-    echo "hello (no MPI in the rootfs)" >&2
+    cc -o "$outdir/cuda_probe" "$here/cuda_probe.c"
+    check_binary "$outdir/cuda_probe" ""
+    echo "hello, cuda_probe (no MPI in the rootfs)" >&2
+    if [ -e "$libdir/libfabric.so.1" ]; then
+        # fabric_new: against the suite's own libfabric headers and library.
+        cc -o "$outdir/fabric_new" "$here/fabric_info.c" -L"$libdir" -l:libfabric.so.1 -Wl,--allow-shlib-undefined
+        check_binary "$outdir/fabric_new" libfabric.so.1
+        # fabric_old: against the host's libfabric (Debian 12's libfabric-dev), as an image built
+        # on an older system would be: only the headers and the library's symbol versions are used.
+        old=$(mktemp -d)
+        mkdir -p "$old/include" "$old/lib"
+        cp -r /usr/include/rdma "$old/include/"
+        ln -s /usr/lib/x86_64-linux-gnu/libfabric.so.1 "$old/lib/libfabric.so"
+        cc -isystem "$old/include" -o "$outdir/fabric_old" "$here/fabric_info.c" -L"$old/lib" -lfabric -Wl,--allow-shlib-undefined
+        rm -rf "$old"
+        check_binary "$outdir/fabric_old" libfabric.so.1
+        echo "fabric_new, fabric_old (libfabric in the rootfs)" >&2
+    fi
     exit 0
 fi
 

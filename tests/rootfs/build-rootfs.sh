@@ -9,6 +9,7 @@
 #   bullseye        Debian 11: glibc 2.31, MPICH 3.4.1   (libc6 libmpich12 bash coreutils)
 #   trixie          Debian 13: glibc 2.41, MPICH 4.2.1   (libc6 libmpich12 bash coreutils)
 #   trixie-nompi    Debian 13 without MPI                (libc6 bash coreutils)
+#   trixie-fabric   Debian 13 with libfabric 2.1, no MPI (libc6 libfabric1 bash coreutils)
 # (other suite names work the same way; these three are the ones the tests use.)
 # DEST defaults to ${BYPASS_TEST_CACHE:-<repo>/tests/.cache}/rootfs/FLAVOUR-KEY, where KEY hashes
 # the flavour, its package list and this recipe (this script, tests/lib/private-apt.sh and
@@ -46,12 +47,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${BYPASS_TEST_CACHE:-$repo/tests/.cache}
-usage="usage: build-rootfs.sh bullseye|trixie|trixie-nompi|SUITE[-nompi] [DEST]"
+usage="usage: build-rootfs.sh bullseye|trixie|trixie-nompi|trixie-fabric|SUITE[-nompi|-fabric] [DEST]"
 flavour=${1:?$usage}
 [ $# -le 2 ] || { echo "$usage" >&2; exit 2; }
 
 case "$flavour" in
     *-nompi) suite=${flavour%-nompi}; packages=(libc6 bash coreutils) ;;
+    *-fabric) suite=${flavour%-fabric}; packages=(libc6 libfabric1 bash coreutils) ;;
     *) suite=$flavour; packages=(libc6 libmpich12 bash coreutils) ;;
 esac
 if ! [[ "$suite" =~ ^[a-z]+$ ]]; then
