@@ -11,6 +11,11 @@ echo "== mvn -B verify"
 mvn -B -q verify
 
 failed=0
+echo "== fuzzing (bounded: 20 s per target; tests/fuzz.sh ROUNDS fuzzes longer)"
+if ! tests/fuzz.sh 1; then
+    failed=$((failed + 1))
+fi
+
 echo "== native helper: make -C native-shims check"
 if ! make -s -C native-shims check OUT="$repo/target/native" > target/native-check.log 2>&1; then
     grep -E "^not ok|^#" target/native-check.log | head -40

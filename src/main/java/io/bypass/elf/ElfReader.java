@@ -92,8 +92,49 @@ public final class ElfReader {
     }
 
     public static ElfFacts read(FileChannel ch, String displayName) {
+        return read(new Source() {
+            @Override
+            public long size() throws IOException {
+                return ch.size();
+            }
+
+            @Override
+            public int read(ByteBuffer dst, long position) throws IOException {
+                return ch.read(dst, position);
+            }
+        }, displayName);
+    }
+
+    /** Parses bytes already in memory (tests, fuzzing). */
+    public static ElfFacts parse(byte[] data, String displayName) {
+        return read(new Source() {
+            @Override
+            public long size() {
+                return data.length;
+            }
+
+            @Override
+            public int read(ByteBuffer dst, long position) {
+                if (position >= data.length) {
+                    return -1;
+                }
+                int n = (int) Math.min(dst.remaining(), data.length - position);
+                dst.put(data, (int) position, n);
+                return n;
+            }
+        }, displayName);
+    }
+
+    /** Where the bytes come from: positional reads, so the parser never holds the whole file. */
+    interface Source {
+        long size() throws IOException;
+
+        int read(ByteBuffer dst, long position) throws IOException;
+    }
+
+    private static ElfFacts read(Source source, String displayName) {
         try {
-            return new Parser(ch, displayName).parse();
+            return new Parser(source, displayName).parse();
         } catch (IOException e) {
             throw BypassException.badInput(displayName + ": cannot read: " + e.getMessage());
         } catch (BypassException e) {
@@ -111,14 +152,14 @@ public final class ElfReader {
     }
 
     private static final class Parser {
-        private final FileChannel ch;
+        private final Source ch;
         private final String name;
         private final long size;
         private boolean is64;
         private ByteOrder order;
         private final List<Segment> loads = new ArrayList<>();
 
-        Parser(FileChannel ch, String name) throws IOException {
+        Parser(Source ch, String name) throws IOException {
             this.ch = ch;
             this.name = name;
             this.size = ch.size();
