@@ -77,6 +77,8 @@ public final class HookApplier {
         Process p = pb.start();
         try (OutputStream in = p.getOutputStream()) {
             in.write(planText.getBytes(StandardCharsets.UTF_8));
+        } catch (IOException brokenPipe) {
+            // The helper is gone before reading its plan: its exit status below says how.
         }
         String err;
         try (InputStream es = p.getErrorStream()) {
@@ -97,7 +99,22 @@ public final class HookApplier {
         }
         if (p.exitValue() != 0) {
             String line = err.isEmpty() ? "exit status " + p.exitValue() : err.lines().reduce((a, b) -> b).orElse(err);
+            if (p.exitValue() > 128 || err.isEmpty()) {
+                // Killed, or died without its one line: it may have left mounts half made in the
+                // container's namespace, so the start must fail whatever the site's onError says.
+                throw new PartialApply("the mount helper died (exit status " + p.exitValue() + ") while injecting into container "
+                        + containerId + "; the container must not start half-injected");
+            }
             throw new BypassException(ExitCodes.INTERNAL, "cannot inject into container " + containerId + ": " + line);
+        }
+    }
+
+    /** A failure after which the container's mount namespace may hold part of the plan. */
+    public static final class PartialApply extends BypassException {
+        private static final long serialVersionUID = 1L;
+
+        PartialApply(String message) {
+            super(ExitCodes.INTERNAL, message);
         }
     }
 

@@ -19,6 +19,7 @@ final class FastHook {
     /** The exit code, or null when these arguments are not a plain hook invocation. */
     static Integer tryRun(String[] args, PrintWriter err) {
         Path db = null;
+        Path config = null;
         Path state = null;
         boolean hook = false;
         boolean debug = false;
@@ -36,6 +37,12 @@ final class FastHook {
                         return null;
                     }
                     db = Path.of(args[i]);
+                }
+                case "--config" -> {
+                    if (++i >= args.length) {
+                        return null;
+                    }
+                    config = Path.of(args[i]);
                 }
                 case "--state" -> {
                     if (!hook || ++i >= args.length) {
@@ -62,7 +69,7 @@ final class FastHook {
             return null;
         }
         try {
-            int code = HookCommand.run(Main.databaseAt(db), state, System.in, err);
+            int code = HookCommand.run(Main.databaseAt(db), config, state, System.in, err);
             err.flush();
             return code;
         } catch (BypassException e) {

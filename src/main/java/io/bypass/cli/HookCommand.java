@@ -5,6 +5,9 @@ import io.bypass.Engine;
 import io.bypass.ExitCodes;
 import io.bypass.Finding;
 import io.bypass.apply.HookApplier;
+import io.bypass.config.Audit;
+import io.bypass.config.SiteConfig;
+import io.bypass.db.Verifier;
 import io.bypass.db.Database;
 import io.bypass.oci.OciConfig;
 import io.bypass.oci.OciState;
@@ -21,7 +24,9 @@ import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -40,47 +45,92 @@ final class HookCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        return run(Main.of(spec).database(), stateFile, System.in, spec.commandLine().getErr());
+        return run(Main.of(spec).database(), Main.of(spec).configFile(), stateFile, System.in, spec.commandLine().getErr());
     }
 
     /**
      * The hook itself, free of picocli so that {@link Main} can run it without building the
-     * command model (most of a JVM hook's start-up cost).
+     * command model (most of a JVM hook's start-up cost). Every decision is audited; an error that
+     * is not a refusal follows the site's onError policy.
      */
-    static int run(Database db, Path stateFile, InputStream stdin, PrintWriter err) {
+    static int run(Database db, Path configFile, Path stateFile, InputStream stdin, PrintWriter err) {
+        long start = System.nanoTime();
+        SiteConfig config = SiteConfig.load(SiteConfig.locate(configFile, System.getenv()), isRoot());
         OciState state = stateFile != null
                 ? OciState.fromJson(Json.readFile(stateFile), stateFile + ":")
                 : OciState.fromJson(Json.readStream(stdin, "hook: container state on stdin"), "hook: container state:");
+        try {
+            return decideAndApply(db, config, state, err, start);
+        } catch (BypassException e) {
+            boolean skip = config.onError() == SiteConfig.OnError.SKIP && !(e instanceof HookApplier.PartialApply);
+            audit(config, state, List.of(), skip ? "error-skipped" : "error", List.of("error"), start, e.getMessage(), err);
+            if (skip) {
+                // The site prefers the container to start without bypass over not starting.
+                return ExitCodes.OK;
+            }
+            throw e;
+        }
+    }
+
+    private static int decideAndApply(Database db, SiteConfig config, OciState state, PrintWriter err, long start) {
         if (!db.exists()) {
             throw BypassException.badInput(db.dir() + ": the database does not exist; create it with packaging/install.sh");
         }
         db.requireTrusted();
         // Nothing registered: nothing can apply, and nothing else needs reading.
         if (db.names().isEmpty()) {
+            audit(config, state, List.of(), "none", List.of("no-bundles"), start, null, err);
             return ExitCodes.OK;
         }
-        OciConfig config = OciConfig.read(Path.of(state.bundle()));
-        Map<String, String> annotations = new LinkedHashMap<>(config.annotations());
+        OciConfig oci = OciConfig.read(Path.of(state.bundle()));
+        Map<String, String> annotations = new LinkedHashMap<>(oci.annotations());
         annotations.putAll(state.annotations());
         if ("false".equalsIgnoreCase(annotations.getOrDefault(Planner.ANN_ENABLED, "true"))
                 || annotations.containsKey(io.bypass.apply.ConfigEditor.ANN_APPLIED)) {
             // Off for this container, or precreate/patch-bundle already put the plan in the config.
+            audit(config, state, List.of(), "none", List.of("disabled"), start, null, err);
             return ExitCodes.OK;
         }
-        String exec = config.args().isEmpty() ? null : config.args().get(0);
-        Engine.Result r = Engine.decide(db, config.rootfs(), annotations, config.env(), exec, false, Policy.DEFAULT);
+        String exec = oci.args().isEmpty() ? null : oci.args().get(0);
+        Engine.Result r = Engine.decide(db, oci.rootfs(), annotations, oci.env(), exec, false, new Policy(config.abiCheck()));
         Plan plan = r.plan();
+        List<String> codes = new ArrayList<>();
+        plan.findings().forEach(f -> codes.add(f.code()));
         if (plan.verdict() == Plan.Verdict.NONE) {
+            audit(config, state, plan.bundles(), "none", codes, start, null, err);
             return ExitCodes.OK;
         }
         if (plan.refused()) {
             Finding f = plan.firstError();
-            err.println("bypass: refused: " + f.message() + (f.hint() == null ? "" : "; " + f.hint()) + " [" + f.code() + "]");
+            String line = "bypass: refused: " + f.message() + (f.hint() == null ? "" : "; " + f.hint()) + " [" + f.code() + "]";
+            audit(config, state, plan.bundles(), "refuse", codes, start, f.message(), err);
+            err.println(line);
             return ExitCodes.REFUSED;
         }
-        new HookApplier(helperPath(), Path.of("/sbin/ldconfig"), Path.of("/run/bypass")).apply(plan, r.profile(), state.pid(),
-                state.id());
+        List<String> sources = new ArrayList<>();
+        plan.mounts().forEach(m -> sources.add(m.source()));
+        for (Verifier.Problem p : Verifier.quickCheck(r.bundles(), sources)) {
+            throw BypassException.badInput("registered file " + p.path() + " of bundle " + p.bundle() + " " + p.problem()
+                    + "; the admin must run `bypass db register` for it again");
+        }
+        Path helper = config.helper() != null ? config.helper() : helperPath();
+        new HookApplier(helper, config.ldconfig(), Path.of("/run/bypass")).apply(plan, r.profile(), state.pid(), state.id());
+        audit(config, state, plan.bundles(), "inject", codes, start, plan.mounts().size() + " mounts, " + plan.devices().size()
+                + " devices", err);
         return ExitCodes.OK;
+    }
+
+    private static void audit(SiteConfig config, OciState state, List<String> bundles, String verdict, List<String> codes,
+                              long start, String detail, PrintWriter err) {
+        long ms = (System.nanoTime() - start) / 1_000_000;
+        String problem = Audit.record(config, new Audit.Decision(state.id(), null, bundles, verdict, codes, ms, detail));
+        if (problem != null) {
+            err.println("bypass: warning: " + problem);
+        }
+    }
+
+    static boolean isRoot() {
+        return "root".equals(System.getProperty("user.name"));
     }
 
     static Path helperPath() {

@@ -27,6 +27,10 @@ public final class Main implements Callable<Integer> {
             description = "the site database (default: $BYPASS_DB or " + Database.DEFAULT_DIR + ")")
     Path db;
 
+    @Option(names = "--config", scope = ScopeType.INHERIT, paramLabel = "FILE",
+            description = "the site configuration (default: $BYPASS_CONFIG or /etc/bypass/config.json)")
+    Path config;
+
     @Option(names = "--json", scope = ScopeType.INHERIT, description = "machine-readable output")
     boolean json;
 
@@ -91,6 +95,10 @@ public final class Main implements Callable<Integer> {
         }
         String env = System.getenv("BYPASS_DB");
         return new Database(Path.of(env != null && !env.isEmpty() ? env : Database.DEFAULT_DIR));
+    }
+
+    public Path configFile() {
+        return config;
     }
 
     public boolean json() {

@@ -115,7 +115,16 @@ public final class Database {
     public List<BundleEntry> loadAll() {
         List<BundleEntry> out = new ArrayList<>();
         for (Path file : entryFiles()) {
-            out.add(read(file));
+            // An entry removed by `db remove` between the listing and the read is simply gone.
+            if (Files.exists(file, LinkOption.NOFOLLOW_LINKS) || !Files.isDirectory(file.getParent())) {
+                try {
+                    out.add(read(file));
+                } catch (BypassException e) {
+                    if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+                        throw e;
+                    }
+                }
+            }
         }
         out.sort(Comparator.comparing(BundleEntry::name));
         return out;

@@ -21,6 +21,8 @@ import java.util.Map;
  * @param maxGlibc            the highest GLIBC_x.y this file requires, or null
  * @param definedSymbols      names of defined dynamic symbols; kept only for the listed libraries of
  *                            kinds whose rules compare symbols (MPI), empty otherwise
+ * @param mtime               modification time at registration (epoch ms; 0 unknown): with the size,
+ *                            what a hook checks before mounting, since hashing costs too much there
  */
 public record RegisteredFile(
         String path,
@@ -36,7 +38,8 @@ public record RegisteredFile(
         List<String> versionDefinitions,
         Map<String, List<String>> versionRequirements,
         String maxGlibc,
-        List<String> definedSymbols) {
+        List<String> definedSymbols,
+        long mtime) {
 
     public enum Role { LIBRARY, DEPENDENCY }
 
@@ -47,6 +50,14 @@ public record RegisteredFile(
         versionRequirements.forEach((k, v) -> copy.put(k, List.copyOf(v)));
         versionRequirements = java.util.Collections.unmodifiableMap(copy);
         definedSymbols = List.copyOf(definedSymbols);
+    }
+
+    /** A file whose modification time is not known (tests, older entries). */
+    public RegisteredFile(String path, Role role, String requestedAs, String soname, String libtoolVersion, String sha256,
+                          long size, String elfClass, String machine, List<String> needed, List<String> versionDefinitions,
+                          Map<String, List<String>> versionRequirements, String maxGlibc, List<String> definedSymbols) {
+        this(path, role, requestedAs, soname, libtoolVersion, sha256, size, elfClass, machine, needed, versionDefinitions,
+                versionRequirements, maxGlibc, definedSymbols, 0);
     }
 
     /** The file name a dependency gets in the container's library directory. */
@@ -76,6 +87,9 @@ public record RegisteredFile(
         if (!definedSymbols.isEmpty()) {
             o.set("definedSymbols", Json.array(definedSymbols));
         }
+        if (mtime != 0) {
+            o.put("mtime", mtime);
+        }
         return o;
     }
 
@@ -94,6 +108,7 @@ public record RegisteredFile(
                 },
                 f.string("requestedAs"), f.string("soname"), f.optString("libtoolVersion", ""), f.string("sha256"),
                 f.longValue("size"), f.string("elfClass"), f.string("machine"), f.stringList("needed"),
-                f.stringList("versionDefinitions"), req, f.optString("maxGlibc", null), f.stringList("definedSymbols"));
+                f.stringList("versionDefinitions"), req, f.optString("maxGlibc", null), f.stringList("definedSymbols"),
+                f.optLong("mtime", 0));
     }
 }

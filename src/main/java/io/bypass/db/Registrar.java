@@ -205,13 +205,16 @@ public final class Registrar {
         String realName = lib.canonicalPath().substring(lib.canonicalPath().lastIndexOf('/') + 1);
         String soname = f.soname() != null ? f.soname() : realName;
         long size;
+        long mtime;
         try {
             size = Files.size(lib.hostPath());
+            mtime = Files.getLastModifiedTime(lib.hostPath()).toMillis();
         } catch (IOException e) {
             throw BypassException.badInput(lib.canonicalPath() + ": cannot read: " + e.getMessage());
         }
         return new RegisteredFile(lib.canonicalPath(), role, requestedAs, soname, Sonames.versionSuffix(realName),
-                sha256(lib.hostPath()), size, f.elfClass(), f.machine(), f.needed(), f.versionDefinitions(), req, maxGlibc, defined);
+                sha256(lib.hostPath()), size, f.elfClass(), f.machine(), f.needed(), f.versionDefinitions(), req, maxGlibc, defined,
+                mtime);
     }
 
     public static String sha256(Path file) {

@@ -16,6 +16,33 @@ public final class Verifier {
     private Verifier() {
     }
 
+    /**
+     * What a hook can afford before mounting: each planned source still exists with the size and
+     * modification time it had at registration (no hashing: `db verify` does that).
+     */
+    public static List<Problem> quickCheck(List<BundleEntry> bundles, java.util.Collection<String> sources) {
+        List<Problem> out = new ArrayList<>();
+        java.util.Set<String> wanted = new java.util.HashSet<>(sources);
+        for (BundleEntry b : bundles) {
+            for (RegisteredFile f : b.files()) {
+                if (!wanted.contains(f.path())) {
+                    continue;
+                }
+                Path p = Path.of(f.path());
+                try {
+                    java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(p,
+                            java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                    if (!a.isRegularFile() || a.size() != f.size() || (f.mtime() != 0 && a.lastModifiedTime().toMillis() != f.mtime())) {
+                        out.add(new Problem(b.name(), f.path(), "changed since registration"));
+                    }
+                } catch (IOException e) {
+                    out.add(new Problem(b.name(), f.path(), "vanished"));
+                }
+            }
+        }
+        return out;
+    }
+
     public static List<Problem> verify(List<BundleEntry> bundles) {
         List<Problem> out = new ArrayList<>();
         for (BundleEntry b : bundles) {
