@@ -1,14 +1,14 @@
 package io.bypass.util;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,6 +16,7 @@ import io.bypass.BypassException;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -32,31 +33,31 @@ import java.util.Map;
  * JSON in and out through Jackson's tree model only. Models are mapped by hand, field by field, so
  * that every error names the file and the field, and so that no reflection is needed (GraalVM
  * native-image needs no metadata for it). Reads are bounded in size and nesting.
+ *
+ * <p>The tree is built from jackson-core's streaming parser and written with its generator: no
+ * ObjectMapper, whose construction loads some 400 classes, which is most of a hook's start-up.
  */
 public final class Json {
     /** Large enough for a database entry of a CUDA driver bundle; small enough to bound memory. */
     public static final long MAX_DOCUMENT_BYTES = 64L << 20;
 
-    private static final ObjectMapper MAPPER = createMapper();
+    private static final JsonFactory FACTORY = createFactory();
+    private static final int MAX_DEPTH = 64;
 
     private Json() {
     }
 
-    private static ObjectMapper createMapper() {
-        JsonFactory factory = JsonFactory.builder()
+    private static JsonFactory createFactory() {
+        return JsonFactory.builder()
                 .streamReadConstraints(StreamReadConstraints.builder()
-                        .maxNestingDepth(64)
+                        .maxNestingDepth(MAX_DEPTH)
                         .maxStringLength(1 << 20)
                         .maxNumberLength(100)
                         .maxDocumentLength(MAX_DOCUMENT_BYTES)
                         .build())
                 .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
                 .build();
-        ObjectMapper mapper = new ObjectMapper(factory);
-        mapper.enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-        mapper.disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
-        mapper.configure(JsonParser.Feature.INCLUDE_SOURCE_IN_LOCATION, false);
-        return mapper;
     }
 
     public static ObjectNode object() {
@@ -128,10 +129,15 @@ public final class Json {
         if (bytes.length == 0) {
             throw BypassException.badInput(displayName + ": empty, expected JSON");
         }
-        try {
-            JsonNode node = MAPPER.readTree(bytes);
-            if (node == null || node.isMissingNode()) {
+        try (JsonParser p = FACTORY.createParser(bytes)) {
+            JsonToken first = p.nextToken();
+            if (first == null) {
                 throw BypassException.badInput(displayName + ": empty, expected JSON");
+            }
+            JsonNode node = value(p, first, 0);
+            if (p.nextToken() != null) {
+                throw BypassException.badInput(displayName + ": not valid JSON: trailing content after the document at line "
+                        + p.currentLocation().getLineNr());
             }
             return node;
         } catch (JsonProcessingException e) {
@@ -143,21 +149,106 @@ public final class Json {
         }
     }
 
+    private static JsonNode value(JsonParser p, JsonToken t, int depth) throws IOException {
+        if (depth > MAX_DEPTH) {
+            throw BypassException.badInput("JSON nested deeper than " + MAX_DEPTH);
+        }
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        switch (t) {
+            case START_OBJECT -> {
+                ObjectNode o = f.objectNode();
+                for (JsonToken k = p.nextToken(); k != JsonToken.END_OBJECT; k = p.nextToken()) {
+                    String name = p.currentName();
+                    o.set(name, value(p, p.nextToken(), depth + 1));
+                }
+                return o;
+            }
+            case START_ARRAY -> {
+                ArrayNode a = f.arrayNode();
+                for (JsonToken e = p.nextToken(); e != JsonToken.END_ARRAY; e = p.nextToken()) {
+                    a.add(value(p, e, depth + 1));
+                }
+                return a;
+            }
+            case VALUE_STRING -> {
+                return f.textNode(p.getText());
+            }
+            case VALUE_NUMBER_INT -> {
+                return switch (p.getNumberType()) {
+                    case INT -> f.numberNode(p.getIntValue());
+                    case LONG -> f.numberNode(p.getLongValue());
+                    default -> f.numberNode(p.getBigIntegerValue());
+                };
+            }
+            case VALUE_NUMBER_FLOAT -> {
+                return f.numberNode(p.getDecimalValue());
+            }
+            case VALUE_TRUE -> {
+                return f.booleanNode(true);
+            }
+            case VALUE_FALSE -> {
+                return f.booleanNode(false);
+            }
+            case VALUE_NULL -> {
+                return f.nullNode();
+            }
+            default -> throw BypassException.badInput("unexpected JSON token " + t);
+        }
+    }
+
     public static String write(JsonNode node) {
-        try {
-            return MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(node) + "\n";
-        } catch (JsonProcessingException e) {
-            throw BypassException.internal("cannot write JSON: " + e.getOriginalMessage(), e);
+        return write(node, true) + "\n";
+    }
+
+    private static String write(JsonNode node, boolean pretty) {
+        StringWriter out = new StringWriter();
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            if (pretty) {
+                g.setPrettyPrinter(new DefaultPrettyPrinter());
+            }
+            emit(g, node);
+        } catch (IOException e) {
+            throw BypassException.internal("cannot write JSON: " + e.getMessage(), e);
+        }
+        return out.toString();
+    }
+
+    private static void emit(JsonGenerator g, JsonNode n) throws IOException {
+        if (n.isObject()) {
+            g.writeStartObject();
+            var it = n.fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> e = it.next();
+                g.writeFieldName(e.getKey());
+                emit(g, e.getValue());
+            }
+            g.writeEndObject();
+        } else if (n.isArray()) {
+            g.writeStartArray();
+            for (JsonNode e : n) {
+                emit(g, e);
+            }
+            g.writeEndArray();
+        } else if (n.isTextual()) {
+            g.writeString(n.textValue());
+        } else if (n.isBoolean()) {
+            g.writeBoolean(n.booleanValue());
+        } else if (n.isIntegralNumber()) {
+            if (n.canConvertToLong()) {
+                g.writeNumber(n.longValue());
+            } else {
+                g.writeNumber(n.bigIntegerValue());
+            }
+        } else if (n.isNumber()) {
+            g.writeNumber(n.decimalValue());
+        } else {
+            g.writeNull();
         }
     }
 
     /** One line, for configs handed back to a runtime. */
     public static String compact(JsonNode node) {
-        try {
-            return MAPPER.writeValueAsString(node);
-        } catch (JsonProcessingException e) {
-            throw BypassException.internal("cannot write JSON: " + e.getOriginalMessage(), e);
-        }
+        return write(node, false);
     }
 
     public static byte[] writeBytes(JsonNode node) {
