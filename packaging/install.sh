@@ -9,6 +9,8 @@
 #   --hooks-dir DIR  default /usr/share/containers/oci/hooks.d (podman, CRI-O); "none" to skip
 #   --precreate      install the precreate hooks.d file instead of the createRuntime one
 #                    (rootless podman, cgroup v2: the edit goes into the config)
+#   --java PATH      the JVM the hook runs on (default: java on PATH); with JDK 25 or later bypass
+#                    starts from an AOT cache, else from an AppCDS archive, both made here for it
 #   --always         run the hook for every container, not only those annotated
 #                    org.supercontainers.bypass.enabled=true (a site choice: the hook then decides
 #                    from the rootfs, and exits 0 fast when nothing applies)
@@ -22,6 +24,7 @@ db=/etc/bypass/db
 hooks_dir=/usr/share/containers/oci/hooks.d
 always=no
 hook_file=50-bypass.json
+java_opt=
 while [ $# -gt 0 ]; do
     case $1 in
         --prefix) prefix=${2:?--prefix needs a directory}; shift 2 ;;
@@ -29,7 +32,8 @@ while [ $# -gt 0 ]; do
         --hooks-dir) hooks_dir=${2:?--hooks-dir needs a directory}; shift 2 ;;
         --always) always=yes; shift ;;
         --precreate) hook_file=50-bypass-precreate.json; shift ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        --java) java_opt=${2:?--java needs a path}; shift 2 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -46,7 +50,7 @@ if [ ! -f "$jar" ] || [ ! -x "$helper" ]; then
     echo "install.sh: building (mvn -B -q package -DskipTests)"
     (cd "$repo" && mvn -B -q package -DskipTests)
 fi
-java=$(readlink -f "$(command -v java)")
+java=$(readlink -f "${java_opt:-$(command -v java)}")
 [ -x "$java" ] || { echo "install.sh: no java on PATH (install openjdk-17-jre-headless)" >&2; exit 1; }
 
 umask 022
@@ -61,8 +65,10 @@ done
 printf '%s\n' "$java" > "$lib/java"
 chown root:root "$lib/java"
 chmod 0644 "$lib/java"
-"$repo/packaging/make-cds.sh" "$java" "$lib/bypass.jar" "$lib/bypass.jsa"
-[ -f "$lib/bypass.jsa" ] && chown root:root "$lib/bypass.jsa" && chmod 0644 "$lib/bypass.jsa"
+"$repo/packaging/make-cds.sh" "$java" "$lib/bypass.jar" "$lib"
+for archive in "$lib/bypass.aot" "$lib/bypass.jsa"; do
+    if [ -f "$archive" ]; then chown root:root "$archive"; chmod 0644 "$archive"; fi
+done
 
 install -d -o root -g root -m 0755 "$db" "$db/bundles"
 
@@ -78,5 +84,6 @@ if [ "$hooks_dir" != none ]; then
     chmod 0644 "$hooks_dir/50-bypass.json.tmp"
     mv "$hooks_dir/50-bypass.json.tmp" "$hooks_dir/$hook_file"
 fi
-echo "installed bypass in $prefix (database $db, hooks.d: $hooks_dir/$hook_file)"
+if [ "$hooks_dir" = none ]; then hooks_note="no hooks.d file"; else hooks_note="hooks.d: $hooks_dir/$hook_file"; fi
+echo "installed bypass in $prefix (database $db, $hooks_note)"
 echo "next: bypass --db $db db register compat-db/examples/host-mpich.json"

@@ -1,28 +1,39 @@
 #!/bin/sh
-# Creates the class-data-sharing archive (AppCDS) that makes the launcher start fast, for one JVM:
-# a training run of the commands a hook and an admin use dumps the classes they load.
-#   packaging/make-cds.sh JAVA JAR OUT.jsa
-# The archive only works with the JVM that made it; the launcher passes it with -Xshare:auto, so a
-# mismatched JVM silently starts without it.
+# Creates what makes the launcher start fast, for one JVM: an AOT cache (JDK 25 and later,
+# bypass.aot) or an AppCDS class-data archive (older JDKs, bypass.jsa), from one training run of
+# the paths a hook takes (`bypass train`: an idle hook, then a full decision, never applied).
+#   packaging/make-cds.sh JAVA JAR OUT_DIR
+# Both only work with the JVM that made them; the launcher uses them with -Xshare:auto semantics,
+# so a mismatched JVM silently starts without.
 set -eu
 java=$1 jar=$2 out=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/db/bundles"
+mkdir -p "$work/db/bundles" "$work/bundle"
+printf '{"ociVersion":"1.0.2","root":{"path":"/"},"process":{"args":["/bin/sh"]},"annotations":{"org.supercontainers.bypass.enabled":"false"}}\n' \
+    > "$work/bundle/config.json"
+printf '{"ociVersion":"1.0.2","id":"training","status":"creating","pid":0,"bundle":"%s/bundle"}\n' "$work" > "$work/state.json"
 libc=$(readlink -f /lib/x86_64-linux-gnu/libc.so.6 2>/dev/null || readlink -f /lib64/libc.so.6 2>/dev/null || true)
 if [ -n "$libc" ]; then
-    # A bundle that applies to everything, so the training run plans for real (never applied).
-    printf '{"name":"cds-training","kind":"generic","libraries":["%s"],"dependencies":"none","activation":{"always":true}}\n' \
+    # A bundle that applies to everything, so the training run plans for real.
+    printf '{"name":"training","kind":"generic","libraries":["%s"],"dependencies":"none","activation":{"always":true}}\n' \
         "$libc" > "$work/descriptor.json"
     "$java" -cp "$jar" io.bypass.cli.Main --db "$work/db" db register "$work/descriptor.json" >/dev/null 2>&1 || true
 fi
-# One JVM run dumps one archive: train with the path that loads the most (database, profile, plan, JSON).
-rm -f "$out.tmp"
-"$java" -XX:ArchiveClassesAtExit="$out.tmp" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto \
-    -cp "$jar" io.bypass.cli.Main --db "$work/db" check --rootfs / --exec /bin/sh --json >/dev/null 2>&1 || true
-if [ -s "$out.tmp" ]; then
-    mv "$out.tmp" "$out"
+train() {
+    "$java" "$@" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -cp "$jar" io.bypass.cli.Main \
+        --db "$work/db" --config "$work/no-config.json" train --state "$work/state.json" --rootfs / --exec /bin/sh >/dev/null 2>&1
+}
+feature=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+rm -f "$out/bypass.aot" "$out/bypass.jsa"
+if [ "${feature%%.*}" -ge 25 ] 2>/dev/null; then
+    train -XX:AOTCacheOutput="$out/bypass.aot.tmp" || true
+    [ -s "$out/bypass.aot.tmp" ] && mv "$out/bypass.aot.tmp" "$out/bypass.aot"
 else
-    echo "make-cds.sh: the JVM made no archive; bypass will start without one" >&2
-    rm -f "$out.tmp"
+    train -XX:ArchiveClassesAtExit="$out/bypass.jsa.tmp" -Xshare:auto || true
+    [ -s "$out/bypass.jsa.tmp" ] && mv "$out/bypass.jsa.tmp" "$out/bypass.jsa"
+fi
+rm -f "$out/bypass.aot.tmp" "$out/bypass.jsa.tmp" "$out/bypass.aot.config"
+if [ ! -e "$out/bypass.aot" ] && [ ! -e "$out/bypass.jsa" ]; then
+    echo "make-cds.sh: $java made no archive; bypass will start without one" >&2
 fi

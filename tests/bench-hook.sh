@@ -59,4 +59,6 @@ for name in idle inject; do
     awk -v b="${median[bare]}" -v h="${median[$name]}" -v n="$name" \
         'BEGIN { printf "%-34s %7.1fms  (x%.2f of the bare run)\n", "hook cost, " n, h - b, h / b }'
 done
-echo "# $(nproc) CPUs, $(uname -r), $(java -version 2>&1 | head -1), runc $(runc --version | head -1 | awk '{print $3}')"
+jvm=$(dirname "$(readlink -f "$launcher")")/../lib/bypass/java
+jvm=$( [ -f "$jvm" ] && cat "$jvm" || command -v java)
+echo "# $(nproc) CPUs, $(uname -r), launcher $launcher on $("$jvm" -version 2>&1 | head -1), runc $(runc --version | head -1 | awk '{print $3}')"

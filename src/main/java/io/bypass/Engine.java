@@ -27,10 +27,18 @@ public final class Engine {
 
     public static Result decide(Database db, Path rootfs, Map<String, String> annotations, Map<String, String> env,
                                 String exec, boolean execMustBeElf, Policy policy) {
+        long t0 = System.nanoTime();
         List<BundleEntry> bundles = db.loadAll();
+        long t1 = System.nanoTime();
         ContainerProfile profile = Profiler.profile(new Profiler.Request(rootfs, annotations, env, exec, execMustBeElf,
                 sonamesOfInterest(bundles)));
-        return new Result(profile, Planner.plan(profile, bundles, policy), bundles);
+        long t2 = System.nanoTime();
+        Plan plan = Planner.plan(profile, bundles, policy);
+        if (Boolean.getBoolean("bypass.trace")) {
+            System.err.println("bypass: trace: database " + (t1 - t0) / 1_000_000 + " ms, profile " + (t2 - t1) / 1_000_000
+                    + " ms, plan " + (System.nanoTime() - t2) / 1_000_000 + " ms");
+        }
+        return new Result(profile, plan, bundles);
     }
 
     /** Every soname a bundle provides or needs: the container's copies decide what is injected. */

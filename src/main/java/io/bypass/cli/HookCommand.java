@@ -92,7 +92,9 @@ final class HookCommand implements Callable<Integer> {
             return ExitCodes.OK;
         }
         String exec = oci.args().isEmpty() ? null : oci.args().get(0);
+        trace("config read", start);
         Engine.Result r = Engine.decide(db, oci.rootfs(), annotations, oci.env(), exec, false, new Policy(config.abiCheck()));
+        trace("decided", start);
         Plan plan = r.plan();
         List<String> codes = new ArrayList<>();
         plan.findings().forEach(f -> codes.add(f.code()));
@@ -115,6 +117,7 @@ final class HookCommand implements Callable<Integer> {
         }
         Path helper = config.helper() != null ? config.helper() : helperPath();
         new HookApplier(helper, config.ldconfig(), Path.of("/run/bypass")).apply(plan, r.profile(), state.pid(), state.id());
+        trace("applied", start);
         audit(config, state, plan.bundles(), "inject", codes, start, plan.mounts().size() + " mounts, " + plan.devices().size()
                 + " devices", err);
         return ExitCodes.OK;
@@ -126,6 +129,13 @@ final class HookCommand implements Callable<Integer> {
         String problem = Audit.record(config, new Audit.Decision(state.id(), null, bundles, verdict, codes, ms, detail));
         if (problem != null) {
             err.println("bypass: warning: " + problem);
+        }
+    }
+
+    /** Phase timings on stderr with -Dbypass.trace=true (for profiling a hook; runtimes show stderr only on failure). */
+    static void trace(String phase, long start) {
+        if (Boolean.getBoolean("bypass.trace")) {
+            System.err.println("bypass: trace: " + phase + " after " + (System.nanoTime() - start) / 1_000_000 + " ms");
         }
     }
 

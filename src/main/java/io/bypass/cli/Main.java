@@ -17,7 +17,7 @@ import java.util.concurrent.Callable;
         description = "Checks and injects host MPI, libfabric, CUDA and glibc libraries into containers.",
         subcommands = {DbCommand.class, CheckCommand.class, HookCommand.class, PrecreateCommand.class,
                 PatchBundleCommand.class, CdiCommand.class, WrapCommand.class, FingerprintCommand.class, MatchCommand.class,
-                InspectCommand.class, RefuseCommand.class},
+                InspectCommand.class, RefuseCommand.class, TrainCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success, including nothing to do", "1:internal error", "2:bad usage or bad input",
                 "3:refused as incompatible"})

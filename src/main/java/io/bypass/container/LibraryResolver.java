@@ -47,12 +47,23 @@ public final class LibraryResolver {
     private final String machine;
     private final List<String> ldLibraryPath;
     private final Map<String, Optional<Loaded>> fileCache = new HashMap<>();
+    private final java.util.function.Predicate<ElfFacts> wantsSymbols;
 
     public LibraryResolver(FileView view, String elfClass, String machine, List<String> ldLibraryPath) {
+        this(view, elfClass, machine, ldLibraryPath, facts -> true);
+    }
+
+    /**
+     * @param wantsSymbols which libraries' dynamic symbols are read (given their other facts);
+     *                     skipping the rest saves most of a profile's time
+     */
+    public LibraryResolver(FileView view, String elfClass, String machine, List<String> ldLibraryPath,
+                           java.util.function.Predicate<ElfFacts> wantsSymbols) {
         this.view = view;
         this.elfClass = elfClass;
         this.machine = machine;
         this.ldLibraryPath = List.copyOf(ldLibraryPath);
+        this.wantsSymbols = wantsSymbols;
     }
 
     public FileView view() {
@@ -226,7 +237,10 @@ public final class LibraryResolver {
         Optional<FileView.ViewFile> vf = view.resolve(path);
         if (vf.isPresent() && vf.get().regularFile()) {
             try {
-                ElfFacts facts = ElfReader.read(vf.get().hostPath(), displayName(vf.get().path()));
+                ElfFacts facts = ElfReader.read(vf.get().hostPath(), displayName(vf.get().path()), false);
+                if (wantsSymbols.test(facts)) {
+                    facts = ElfReader.read(vf.get().hostPath(), displayName(vf.get().path()), true);
+                }
                 // The loader skips files of another class or machine and keeps searching.
                 if (elfClass.equals(facts.elfClass()) && machine.equals(facts.machine())) {
                     result = Optional.of(new Loaded(path, vf.get().path(), vf.get().hostPath(), facts, via));

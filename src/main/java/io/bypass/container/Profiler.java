@@ -87,7 +87,7 @@ public final class Profiler {
                 machine = program.facts().machine();
             }
         }
-        LibraryResolver resolver = new LibraryResolver(view, elfClass, machine, ldLibraryPath);
+        LibraryResolver resolver = new LibraryResolver(view, elfClass, machine, ldLibraryPath, Profiler::symbolsMatter);
 
         ContainerProfile.Exec exec = null;
         Map<String, LibraryResolver.Loaded> loadedBySoname = new LinkedHashMap<>();
@@ -155,6 +155,23 @@ public final class Profiler {
         return new ContainerProfile(rootfs.hostDir().toString(), elfClass, machine, libc, cache != null,
                 loaderDirs(cache, resolver, rootfs), libraries, mpi,
                 libfabric, cudaCompat, exec, req.annotations(), req.env(), findings);
+    }
+
+    /**
+     * Symbols are read only where a rule compares them: the MPI and libfabric libraries (what they
+     * define) and the objects that load them (what they import). Everything else needs only the
+     * facts the loader uses.
+     */
+    static boolean symbolsMatter(ElfFacts f) {
+        if (Sonames.mpiFamily(f.soname()) != null || LIBFABRIC.equals(f.soname())) {
+            return true;
+        }
+        for (String n : f.needed()) {
+            if (Sonames.mpiFamily(n) != null || LIBFABRIC.equals(n)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The directories the container's own ldconfig scanned (from its cache), else the defaults that exist. */

@@ -85,12 +85,22 @@ public record RegisteredFile(
             o.put("maxGlibc", maxGlibc);
         }
         if (!definedSymbols.isEmpty()) {
-            o.set("definedSymbols", Json.array(definedSymbols));
+            // One string, not thousands of array elements: hooks parse this entry at every start.
+            o.put("definedSymbols", String.join(" ", definedSymbols));
         }
         if (mtime != 0) {
             o.put("mtime", mtime);
         }
         return o;
+    }
+
+    private static List<String> symbols(Fields f) {
+        com.fasterxml.jackson.databind.JsonNode n = f.raw().get("definedSymbols");
+        if (n != null && n.isTextual()) {
+            String v = n.textValue();
+            return v.isEmpty() ? List.of() : List.of(v.split(" "));
+        }
+        return f.stringList("definedSymbols");
     }
 
     static RegisteredFile fromJson(Fields f) {
@@ -108,7 +118,7 @@ public record RegisteredFile(
                 },
                 f.string("requestedAs"), f.string("soname"), f.optString("libtoolVersion", ""), f.string("sha256"),
                 f.longValue("size"), f.string("elfClass"), f.string("machine"), f.stringList("needed"),
-                f.stringList("versionDefinitions"), req, f.optString("maxGlibc", null), f.stringList("definedSymbols"),
+                f.stringList("versionDefinitions"), req, f.optString("maxGlibc", null), symbols(f),
                 f.optLong("mtime", 0));
     }
 }

@@ -70,6 +70,14 @@ public final class ElfReader {
 
     /** Reads a regular file; symlinks, FIFOs, devices and directories are refused without opening them. */
     public static ElfFacts read(Path file, String displayName) {
+        return read(file, displayName, true);
+    }
+
+    /**
+     * @param symbols false to skip the dynamic symbol table: the facts a loader needs (soname,
+     *                needed, paths, versions) cost a fraction of reading thousands of symbols
+     */
+    public static ElfFacts read(Path file, String displayName, boolean symbols) {
         BasicFileAttributes a;
         try {
             a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
@@ -85,14 +93,18 @@ public final class ElfReader {
             throw BypassException.badInput(displayName + ": not a regular file");
         }
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-            return read(ch, displayName);
+            return read(source(ch), displayName, symbols);
         } catch (IOException e) {
             throw BypassException.badInput(displayName + ": cannot read: " + e.getMessage());
         }
     }
 
     public static ElfFacts read(FileChannel ch, String displayName) {
-        return read(new Source() {
+        return read(source(ch), displayName, true);
+    }
+
+    private static Source source(FileChannel ch) {
+        return new Source() {
             @Override
             public long size() throws IOException {
                 return ch.size();
@@ -102,7 +114,7 @@ public final class ElfReader {
             public int read(ByteBuffer dst, long position) throws IOException {
                 return ch.read(dst, position);
             }
-        }, displayName);
+        };
     }
 
     /** Parses bytes already in memory (tests, fuzzing). */
@@ -122,7 +134,7 @@ public final class ElfReader {
                 dst.put(data, (int) position, n);
                 return n;
             }
-        }, displayName);
+        }, displayName, true);
     }
 
     /** Where the bytes come from: positional reads, so the parser never holds the whole file. */
@@ -132,9 +144,9 @@ public final class ElfReader {
         int read(ByteBuffer dst, long position) throws IOException;
     }
 
-    private static ElfFacts read(Source source, String displayName) {
+    private static ElfFacts read(Source source, String displayName, boolean symbols) {
         try {
-            return new Parser(source, displayName).parse();
+            return new Parser(source, displayName, symbols).parse();
         } catch (IOException e) {
             throw BypassException.badInput(displayName + ": cannot read: " + e.getMessage());
         } catch (BypassException e) {
@@ -159,7 +171,10 @@ public final class ElfReader {
         private ByteOrder order;
         private final List<Segment> loads = new ArrayList<>();
 
-        Parser(Source ch, String name) throws IOException {
+        private final boolean wantSymbols;
+
+        Parser(Source ch, String name, boolean wantSymbols) throws IOException {
+            this.wantSymbols = wantSymbols;
             this.ch = ch;
             this.name = name;
             this.size = ch.size();
@@ -302,7 +317,7 @@ public final class ElfReader {
             List<ElfFacts.DynamicSymbol> defined = new ArrayList<>();
             List<ElfFacts.DynamicSymbol> undefined = new ArrayList<>();
             long symtab = first(dyn, DT_SYMTAB, -1);
-            if (symtab >= 0 || dynsymSec != null) {
+            if (wantSymbols && (symtab >= 0 || dynsymSec != null)) {
                 long symOff = dynsymSec != null ? dynsymSec.offset() : offsetOf(symtab, "DT_SYMTAB");
                 long entsize = first(dyn, DT_SYMENT, is64 ? 24 : 16);
                 if (entsize != (is64 ? 24 : 16)) {
