@@ -140,6 +140,8 @@ public final class Json {
                         + p.currentLocation().getLineNr());
             }
             return node;
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw BypassException.badInput(displayName + ": not valid JSON: a number out of range (" + e.getMessage() + ")");
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? ""
                     : " at line " + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr();
@@ -181,7 +183,9 @@ public final class Json {
                 };
             }
             case VALUE_NUMBER_FLOAT -> {
-                return f.numberNode(p.getDecimalValue());
+                // No model has a fractional number; a double never throws (5e7023333322758 is
+                // Infinity), where BigDecimal refuses such exponents with an unchecked exception.
+                return f.numberNode(p.getDoubleValue());
             }
             case VALUE_TRUE -> {
                 return f.booleanNode(true);
