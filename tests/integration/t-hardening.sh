@@ -80,7 +80,7 @@ fault "registered file replaced" "$COPYDB" "" "libmpich.so.12.2.2 of bundle copy
 config "$TEST_TMP/open.json" skip
 chmod o+w "$TEST_TMP/open.json"
 hook_run open-config "$DB" "$TEST_TMP/open.json"
-assert_contains "$RUN_OUT" "open.json is not owned by root or is writable by non-root users" "a configuration others can write is refused"
+assert_contains "$RUN_OUT" "open.json is writable by non-root users; refusing to use it as bypass' configuration" "a configuration others can write is refused"
 
 # The helper killed mid-way: always fails the start (the namespace may hold half the plan).
 printf '#!/bin/sh\nkill -9 $$\n' > "$TEST_TMP/helper-killed"

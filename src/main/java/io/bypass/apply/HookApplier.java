@@ -125,11 +125,11 @@ public final class HookApplier {
                 throw BypassException.badInput(what + " " + file + " does not exist; reinstall bypass");
             }
             Path real = file.toRealPath();
-            Map<String, Object> a = Files.readAttributes(real, "unix:uid,mode");
-            int mode = (Integer) a.get("mode");
-            if ((Integer) a.get("uid") != 0 || (mode & 022) != 0) {
-                throw BypassException.badInput(what + " " + real + " is not owned by root or is writable by others; refusing to run it");
+            String problem = io.bypass.util.Ownership.problem(real, false);
+            if (problem != null) {
+                throw BypassException.badInput(what + " " + real + " " + problem + "; refusing to run it");
             }
+            int mode = (Integer) Files.getAttribute(real, "unix:mode");
             if ((mode & 0111) == 0) {
                 throw BypassException.badInput(what + " " + real + " is not executable");
             }

@@ -6,21 +6,17 @@ import io.bypass.host.Fingerprint;
 import io.bypass.util.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "fingerprint", description = "What this node offers containers: CPU vendor, model, x86-64 level and "
         + "target, kernel, glibc, registered bundles, GPUs and fabric devices.")
 final class FingerprintCommand implements Callable<Integer> {
-    @Option(names = "--cpuinfo", paramLabel = "FILE", description = "read CPU facts from FILE (default /proc/cpuinfo)")
-    Path cpuinfo = Path.of("/proc/cpuinfo");
-
-    @Option(names = "--kernel", paramLabel = "VERSION", description = "use VERSION as the kernel (default: this one)")
-    String kernel = System.getProperty("os.version");
+    @Mixin
+    HostOptions host;
 
     @Spec
     CommandSpec spec;
@@ -28,7 +24,7 @@ final class FingerprintCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Main main = Main.of(spec);
-        Fingerprint f = Fingerprint.of(cpuinfo, kernel, main.database().loadAll());
+        Fingerprint f = host.fingerprint(main.database().loadAll());
         PrintWriter out = spec.commandLine().getOut();
         if (main.json()) {
             out.print(Json.write(f.toJson()));

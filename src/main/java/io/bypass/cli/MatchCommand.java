@@ -10,6 +10,7 @@ import io.bypass.plan.Policy;
 import io.bypass.util.Json;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -42,11 +43,8 @@ final class MatchCommand implements Callable<Integer> {
     @Option(names = "--exec", paramLabel = "PATH", description = "the program inside the rootfs")
     String exec;
 
-    @Option(names = "--cpuinfo", paramLabel = "FILE", description = "read CPU facts from FILE (default /proc/cpuinfo)")
-    Path cpuinfo = Path.of("/proc/cpuinfo");
-
-    @Option(names = "--kernel", paramLabel = "VERSION", description = "use VERSION as the host kernel")
-    String kernel = System.getProperty("os.version");
+    @Mixin
+    HostOptions hostOptions;
 
     @Spec
     CommandSpec spec;
@@ -63,7 +61,7 @@ final class MatchCommand implements Callable<Integer> {
             annotations.putAll(toMap(n, source.annotations.toString()));
         }
         annotations.putAll(extra);
-        Fingerprint host = Fingerprint.of(cpuinfo, kernel, main.database().loadAll());
+        Fingerprint host = hostOptions.fingerprint(main.database().loadAll());
         Matcher.Result r;
         if (source.rootfs != null) {
             Engine.Result e = Engine.decide(main.database(), source.rootfs, annotations, Map.of(), exec, false, Policy.DEFAULT);

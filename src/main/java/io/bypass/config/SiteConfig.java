@@ -83,14 +83,13 @@ public record SiteConfig(OnError onError, Path auditFile, boolean syslog, Path h
 
     static void requireTrusted(Path file) {
         try {
-            Map<String, Object> a = Files.readAttributes(file, "unix:uid,mode", LinkOption.NOFOLLOW_LINKS);
-            int mode = (Integer) a.get("mode");
-            if ((mode & 0170000) != 0100000) {
+            if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
                 throw BypassException.badInput(file + " is not a regular file; refusing to use it as bypass' configuration");
             }
-            if ((Integer) a.get("uid") != 0 || (mode & 022) != 0) {
-                throw BypassException.badInput(file + " is not owned by root or is writable by non-root users; refusing to use "
-                        + "it (chown root " + file + "; chmod go-w " + file + ")");
+            String problem = io.bypass.util.Ownership.problem(file, false);
+            if (problem != null) {
+                throw BypassException.badInput(file + " " + problem + "; refusing to use it as bypass' configuration (chown root "
+                        + file + "; chmod go-w " + file + ")");
             }
         } catch (NoSuchFileException e) {
             throw BypassException.badInput(file + ": no such file");

@@ -59,7 +59,6 @@ public final class Database {
      * directory and every entry must be root's and writable by nobody else, or it is not used.
      */
     public void requireTrusted() {
-        int unmapped = unmappedOwnerInUserNamespace();
         List<Path> paths = new ArrayList<>();
         paths.add(dir);
         if (Files.isDirectory(bundlesDir(), LinkOption.NOFOLLOW_LINKS)) {
@@ -68,42 +67,17 @@ public final class Database {
         }
         for (Path p : paths) {
             try {
-                java.util.Map<String, Object> a = Files.readAttributes(p, "unix:uid,mode", LinkOption.NOFOLLOW_LINKS);
-                int mode = (Integer) a.get("mode");
-                if ((mode & 0170000) == 0120000) {
-                    throw BypassException.badInput(p + " is a symbolic link; the database must be plain files owned by root");
-                }
-                int uid = (Integer) a.get("uid");
-                if (uid != 0 && uid != unmapped) {
-                    throw BypassException.badInput(p + " is not owned by root; refusing to use the database "
-                            + "(chown root " + p + ")");
-                }
-                if ((mode & 022) != 0) {
-                    throw BypassException.badInput(p + " is writable by non-root users; refusing to use the database "
-                            + "(chmod go-w " + p + ")");
+                String problem = io.bypass.util.Ownership.problem(p, false);
+                if (problem != null) {
+                    throw BypassException.badInput(p + " " + problem + "; refusing to use the database"
+                            + (problem.contains("writable") ? " (chmod go-w " + p + ")" : problem.contains("owned")
+                            ? " (chown root " + p + ")" : ""));
                 }
             } catch (NoSuchFileException e) {
                 throw BypassException.badInput(p + ": the database does not exist; create it with packaging/install.sh");
             } catch (IOException e) {
                 throw BypassException.badInput(p + ": cannot check the database: " + e.getMessage());
             }
-        }
-    }
-
-    /**
-     * Inside a user namespace (rootless podman runs its hooks there), the host's root owns files as
-     * the overflow uid, and cannot be told from other unmapped owners: that uid is accepted there,
-     * still only for files nobody else can write. -1 in the initial namespace.
-     */
-    static int unmappedOwnerInUserNamespace() {
-        try {
-            String map = io.bypass.util.ProcFiles.read(Path.of("/proc/self/uid_map")).trim().replaceAll("\\s+", " ");
-            if (map.equals("0 0 4294967295")) {
-                return -1;
-            }
-            return Integer.parseInt(io.bypass.util.ProcFiles.read(Path.of("/proc/sys/kernel/overflowuid")).trim());
-        } catch (IOException | NumberFormatException e) {
-            return -1;
         }
     }
 

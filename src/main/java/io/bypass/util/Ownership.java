@@ -1,0 +1,56 @@
+package io.bypass.util;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Whether a file that decides what runs as root (the database, the configuration, the helper,
+ * ldconfig) can be changed by anyone but root. One rule for all of them.
+ */
+public final class Ownership {
+    private static final int UNMAPPED = unmappedOwnerInUserNamespace();
+
+    private Ownership() {
+    }
+
+    /**
+     * null when the file is root's and writable by nobody else; else what is wrong, to be put
+     * after the path in a message ("is writable by non-root users", ...).
+     */
+    public static String problem(Path file, boolean followLinks) throws IOException {
+        LinkOption[] opts = followLinks ? new LinkOption[0] : new LinkOption[] {LinkOption.NOFOLLOW_LINKS};
+        Map<String, Object> a = Files.readAttributes(file, "unix:uid,mode", opts);
+        int mode = (Integer) a.get("mode");
+        int uid = (Integer) a.get("uid");
+        if ((mode & 0170000) == 0120000) {
+            return "is a symbolic link";
+        }
+        if (uid != 0 && uid != UNMAPPED) {
+            return "is not owned by root";
+        }
+        if ((mode & 022) != 0) {
+            return "is writable by non-root users";
+        }
+        return null;
+    }
+
+    /**
+     * Inside a user namespace (rootless podman runs its hooks there), the host's root owns files as
+     * the overflow uid, and cannot be told from other unmapped owners: that uid is accepted there,
+     * still only for files nobody else can write. -1 in the initial namespace.
+     */
+    static int unmappedOwnerInUserNamespace() {
+        try {
+            String map = ProcFiles.read(Path.of("/proc/self/uid_map")).trim().replaceAll("\\s+", " ");
+            if (map.equals("0 0 4294967295")) {
+                return -1;
+            }
+            return Integer.parseInt(ProcFiles.read(Path.of("/proc/sys/kernel/overflowuid")).trim());
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+}
