@@ -111,7 +111,9 @@ final class HookCommand implements Callable<Integer> {
         }
         List<String> sources = new ArrayList<>();
         plan.mounts().forEach(m -> sources.add(m.source()));
-        for (Verifier.Problem p : Verifier.quickCheck(r.bundles(), sources)) {
+        List<Verifier.Problem> stale = Verifier.quickCheck(r.bundles(), sources);
+        if (!stale.isEmpty()) {
+            Verifier.Problem p = stale.get(0);
             throw BypassException.badInput("registered file " + p.path() + " of bundle " + p.bundle() + " " + p.problem()
                     + "; the admin must run `bypass db register` for it again");
         }
