@@ -40,6 +40,20 @@ public record Finding(Severity severity, String code, String message, String hin
         return new Finding(severity, code, message, hint, name);
     }
 
+    /** The message with what to do: what a refusal tells the user. */
+    public String withHint() {
+        return hint == null ? message : message + "; " + hint;
+    }
+
+    /** The line a refused container start shows: "bypass: refused: MESSAGE; HINT [CODE]". */
+    public String refusalLine() {
+        return refusalLine(withHint(), code);
+    }
+
+    public static String refusalLine(String reason, String code) {
+        return "bypass: refused: " + reason + (code == null ? "" : " [" + code + "]");
+    }
+
     public boolean isError() {
         return severity == Severity.ERROR;
     }

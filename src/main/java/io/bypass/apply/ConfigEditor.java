@@ -105,8 +105,7 @@ public final class ConfigEditor {
         ArrayNode hooks = arrayField(objectField(out, "hooks"), "createRuntime");
         ObjectNode hook = hooks.insertObject(0);
         hook.put("path", launcher);
-        String message = reason.message() + (reason.hint() == null ? "" : "; " + reason.hint());
-        hook.set("args", io.bypass.util.Json.array(List.of("bypass", "refuse", "--code", reason.code(), "--", message)));
+        hook.set("args", io.bypass.util.Json.array(List.of("bypass", "refuse", "--code", reason.code(), "--", reason.withHint())));
         objectField(out, "annotations").put(ANN_APPLIED, appliedBy + " (refused)");
         return out;
     }

@@ -104,7 +104,7 @@ final class HookCommand implements Callable<Integer> {
         }
         if (plan.refused()) {
             Finding f = plan.firstError();
-            String line = "bypass: refused: " + f.message() + (f.hint() == null ? "" : "; " + f.hint()) + " [" + f.code() + "]";
+            String line = f.refusalLine();
             audit(config, state, plan.bundles(), "refuse", codes, start, f.message(), err);
             err.println(line);
             return ExitCodes.REFUSED;

@@ -45,7 +45,7 @@ final class PatchBundleCommand implements Callable<Integer> {
         io.bypass.db.Database.replaceFile(file, Json.write(o.config()).getBytes(StandardCharsets.UTF_8));
         if (o.plan().refused()) {
             Finding f = o.plan().firstError();
-            spec.commandLine().getErr().println("bypass: refused: " + f.message() + " [" + f.code() + "]");
+            spec.commandLine().getErr().println(f.refusalLine());
             return ExitCodes.REFUSED;
         }
         spec.commandLine().getOut().println("patched " + file + ": " + o.plan().mounts().size() + " mounts, "

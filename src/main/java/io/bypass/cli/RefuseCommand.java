@@ -24,7 +24,7 @@ final class RefuseCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        spec.commandLine().getErr().println("bypass: refused: " + String.join(" ", message) + (code == null ? "" : " [" + code + "]"));
+        spec.commandLine().getErr().println(io.bypass.Finding.refusalLine(String.join(" ", message), code));
         return ExitCodes.REFUSED;
     }
 }

@@ -54,8 +54,7 @@ final class WrapCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         if (plan.refused()) {
             Finding f = plan.firstError();
-            spec.commandLine().getErr().println("bypass: refused: " + f.message() + (f.hint() == null ? "" : "; " + f.hint())
-                    + " [" + f.code() + "]");
+            spec.commandLine().getErr().println(f.refusalLine());
             return ExitCodes.REFUSED;
         }
         switch (runtime) {
