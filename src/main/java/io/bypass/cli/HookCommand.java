@@ -73,6 +73,16 @@ final class HookCommand implements Callable<Integer> {
     }
 
     private static int decideAndApply(Database db, SiteConfig config, OciState state, PrintWriter err, long start) {
+        // What the container asks for comes first: a container that opts out, or whose config
+        // precreate/patch-bundle already edited, costs no more than reading its config.
+        OciConfig oci = OciConfig.read(Path.of(state.bundle()));
+        Map<String, String> annotations = new LinkedHashMap<>(oci.annotations());
+        annotations.putAll(state.annotations());
+        if ("false".equalsIgnoreCase(annotations.getOrDefault(Planner.ANN_ENABLED, "true"))
+                || annotations.containsKey(io.bypass.apply.ConfigEditor.ANN_APPLIED)) {
+            audit(config, state, List.of(), "none", List.of("disabled"), start, null, err);
+            return ExitCodes.OK;
+        }
         if (!db.exists()) {
             throw BypassException.badInput(db.dir() + ": the database does not exist; create it with packaging/install.sh");
         }
@@ -80,15 +90,6 @@ final class HookCommand implements Callable<Integer> {
         // Nothing registered: nothing can apply, and nothing else needs reading.
         if (db.names().isEmpty()) {
             audit(config, state, List.of(), "none", List.of("no-bundles"), start, null, err);
-            return ExitCodes.OK;
-        }
-        OciConfig oci = OciConfig.read(Path.of(state.bundle()));
-        Map<String, String> annotations = new LinkedHashMap<>(oci.annotations());
-        annotations.putAll(state.annotations());
-        if ("false".equalsIgnoreCase(annotations.getOrDefault(Planner.ANN_ENABLED, "true"))
-                || annotations.containsKey(io.bypass.apply.ConfigEditor.ANN_APPLIED)) {
-            // Off for this container, or precreate/patch-bundle already put the plan in the config.
-            audit(config, state, List.of(), "none", List.of("disabled"), start, null, err);
             return ExitCodes.OK;
         }
         String exec = oci.args().isEmpty() ? null : oci.args().get(0);

@@ -237,10 +237,7 @@ public final class LibraryResolver {
         Optional<FileView.ViewFile> vf = view.resolve(path);
         if (vf.isPresent() && vf.get().regularFile()) {
             try {
-                ElfFacts facts = ElfReader.read(vf.get().hostPath(), displayName(vf.get().path()), false);
-                if (wantsSymbols.test(facts)) {
-                    facts = ElfReader.read(vf.get().hostPath(), displayName(vf.get().path()), true);
-                }
+                ElfFacts facts = ElfReader.read(vf.get().hostPath(), displayName(vf.get().path()), wantsSymbols);
                 // The loader skips files of another class or machine and keeps searching.
                 if (elfClass.equals(facts.elfClass()) && machine.equals(facts.machine())) {
                     result = Optional.of(new Loaded(path, vf.get().path(), vf.get().hostPath(), facts, via));

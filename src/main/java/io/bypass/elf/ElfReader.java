@@ -78,6 +78,14 @@ public final class ElfReader {
      *                needed, paths, versions) cost a fraction of reading thousands of symbols
      */
     public static ElfFacts read(Path file, String displayName, boolean symbols) {
+        return read(file, displayName, facts -> symbols);
+    }
+
+    /**
+     * @param symbols decides from the other facts (soname, needed) whether the dynamic symbols are
+     *                read too, in the same pass over the file
+     */
+    public static ElfFacts read(Path file, String displayName, java.util.function.Predicate<ElfFacts> symbols) {
         BasicFileAttributes a;
         try {
             a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
@@ -145,6 +153,10 @@ public final class ElfReader {
     }
 
     private static ElfFacts read(Source source, String displayName, boolean symbols) {
+        return read(source, displayName, facts -> symbols);
+    }
+
+    private static ElfFacts read(Source source, String displayName, java.util.function.Predicate<ElfFacts> symbols) {
         try {
             return new Parser(source, displayName, symbols).parse();
         } catch (IOException e) {
@@ -171,9 +183,9 @@ public final class ElfReader {
         private ByteOrder order;
         private final List<Segment> loads = new ArrayList<>();
 
-        private final boolean wantSymbols;
+        private final java.util.function.Predicate<ElfFacts> wantSymbols;
 
-        Parser(Source ch, String name, boolean wantSymbols) throws IOException {
+        Parser(Source ch, String name, java.util.function.Predicate<ElfFacts> wantSymbols) throws IOException {
             this.wantSymbols = wantSymbols;
             this.ch = ch;
             this.name = name;
@@ -317,7 +329,12 @@ public final class ElfReader {
             List<ElfFacts.DynamicSymbol> defined = new ArrayList<>();
             List<ElfFacts.DynamicSymbol> undefined = new ArrayList<>();
             long symtab = first(dyn, DT_SYMTAB, -1);
-            if (wantSymbols && (symtab >= 0 || dynsymSec != null)) {
+            ElfFacts withoutSymbols = new ElfFacts(is64 ? "ELF64" : "ELF32", data == 1 ? "LSB" : "MSB", machineName(machine),
+                    typeName(type), interp, soname, needed, rpath, runpath, definitions, requirements, List.of(), List.of());
+            if (!wantSymbols.test(withoutSymbols)) {
+                return withoutSymbols;
+            }
+            if (symtab >= 0 || dynsymSec != null) {
                 long symOff = dynsymSec != null ? dynsymSec.offset() : offsetOf(symtab, "DT_SYMTAB");
                 long entsize = first(dyn, DT_SYMENT, is64 ? 24 : 16);
                 if (entsize != (is64 ? 24 : 16)) {
