@@ -20,8 +20,26 @@ if [ -n "$libc" ]; then
         "$libc" > "$work/descriptor.json"
     "$java" -cp "$jar" io.bypass.cli.Main --db "$work/db" db register "$work/descriptor.json" >/dev/null 2>&1 || true
 fi
+# JNA's native part, unpacked once here: left to itself JNA unpacks it at every start into a
+# temporary directory (as root, a writable place), which the hook must never do.
+arch=$(uname -m)
+case $arch in x86_64) jna_arch=x86-64 ;; aarch64) jna_arch=aarch64 ;; *) jna_arch=$arch ;; esac
+rm -rf "$out/jna"
+mkdir -p "$out/jna"
+so=com/sun/jna/linux-$jna_arch/libjnidispatch.so
+(cd "$out/jna" && { "${java%/bin/java}/bin/jar" xf "$jar" "$so" 2>/dev/null || unzip -q -o "$jar" "$so" 2>/dev/null \
+    || python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract(sys.argv[2])' "$jar" "$so" 2>/dev/null \
+    || true; })
+if [ -f "$out/jna/$so" ]; then
+    mv "$out/jna/$so" "$out/jna/libjnidispatch.so"
+    chmod 0644 "$out/jna/libjnidispatch.so"
+else
+    echo "make-cds.sh: cannot unpack $so from $jar (needs jar, unzip or python3); bypass cannot read containers" >&2
+fi
+rm -rf "$out/jna/com"
 train() {
-    "$java" "$@" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -cp "$jar" io.bypass.cli.Main \
+    "$java" "$@" -Djna.boot.library.path="$out/jna" -Djna.nounpack=true -Djna.nosys=true \
+        -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -cp "$jar" io.bypass.cli.Main \
         --db "$work/db" --config "$work/no-config.json" train --state "$work/state.json" --rootfs / --exec /bin/sh >/dev/null 2>&1
 }
 feature=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')

@@ -105,6 +105,11 @@ final class HookCommand implements Callable<Integer> {
         }
         if (plan.refused()) {
             Finding f = plan.firstError();
+            if ("profile-budget".equals(f.code()) && config.onError() == SiteConfig.OnError.SKIP) {
+                // Not a verdict on the image but bypass giving up on it: the site's onError decides.
+                audit(config, state, plan.bundles(), "error-skipped", codes, start, f.message(), err);
+                return ExitCodes.OK;
+            }
             String line = f.refusalLine();
             audit(config, state, plan.bundles(), "refuse", codes, start, f.message(), err);
             err.println(line);

@@ -1,8 +1,10 @@
 package io.bypass.container;
 
-import java.nio.file.Path;
+import io.bypass.elf.ElfFacts;
+
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
 
 /**
  * A file system as a dynamic loader would see it: the host's, or a container rootfs seen from the
@@ -10,12 +12,25 @@ import java.util.Optional;
  */
 public interface FileView {
 
-    /** A file found in the view: its canonical path there (no symlinks) and where to read it. */
-    record ViewFile(String path, Path hostPath, boolean regularFile) {
+    /** A file found in the view: its canonical path there (no symlinks) and its type. */
+    record ViewFile(String path, boolean regularFile, boolean directory) {
+    }
+
+    /** An ELF file read from the view: its canonical path and its facts. */
+    record ElfFile(String path, ElfFacts facts) {
     }
 
     /** Resolves every symlink of an absolute path inside the view; empty when it does not exist. */
     Optional<ViewFile> resolve(String path);
+
+    /**
+     * Resolves a path and reads the ELF facts of what was resolved, from that very file. Empty when
+     * the path does not resolve to a regular file.
+     *
+     * @param symbols decides from the other facts whether the dynamic symbols are read too
+     * @throws io.bypass.BypassException when the file is not a valid ELF file
+     */
+    Optional<ElfFile> readElf(String path, Predicate<ElfFacts> symbols);
 
     /** The view's /etc/ld.so.cache, or null when there is none. */
     LdCache ldCache();

@@ -1,6 +1,8 @@
 package io.bypass.container;
 
 import io.bypass.BypassException;
+import io.bypass.elf.ElfFacts;
+import io.bypass.elf.ElfReader;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -10,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
 
 /** The host's own file system: trusted, administered by root, so plain path resolution is right. */
 public final class HostView implements FileView {
@@ -29,12 +32,21 @@ public final class HostView implements FileView {
     public Optional<ViewFile> resolve(String path) {
         try {
             Path real = Path.of(path).toRealPath();
-            return Optional.of(new ViewFile(real.toString(), real, Files.isRegularFile(real)));
+            return Optional.of(new ViewFile(real.toString(), Files.isRegularFile(real), Files.isDirectory(real)));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
             return Optional.empty();
         }
+    }
+
+    @Override
+    public Optional<ElfFile> readElf(String path, Predicate<ElfFacts> symbols) {
+        Optional<ViewFile> vf = resolve(path);
+        if (vf.isEmpty() || !vf.get().regularFile()) {
+            return Optional.empty();
+        }
+        return Optional.of(new ElfFile(vf.get().path(), ElfReader.read(Path.of(vf.get().path()), vf.get().path(), symbols)));
     }
 
     @Override

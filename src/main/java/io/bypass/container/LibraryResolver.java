@@ -2,7 +2,6 @@ package io.bypass.container;
 
 import io.bypass.BypassException;
 import io.bypass.elf.ElfFacts;
-import io.bypass.elf.ElfReader;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -23,7 +22,7 @@ public final class LibraryResolver {
     private static final int MAX_OBJECTS = 4096;
 
     /** A loaded object: where it was found (the path the loader used), its canonical path and its facts. */
-    public record Loaded(String path, String canonicalPath, java.nio.file.Path hostPath, ElfFacts facts, String foundVia) {
+    public record Loaded(String path, String canonicalPath, ElfFacts facts, String foundVia) {
         public String directory() {
             int slash = path.lastIndexOf('/');
             return slash <= 0 ? "/" : path.substring(0, slash);
@@ -48,9 +47,15 @@ public final class LibraryResolver {
     private final List<String> ldLibraryPath;
     private final Map<String, Optional<Loaded>> fileCache = new HashMap<>();
     private final java.util.function.Predicate<ElfFacts> wantsSymbols;
+    private final ProfileBudget budget;
 
     public LibraryResolver(FileView view, String elfClass, String machine, List<String> ldLibraryPath) {
         this(view, elfClass, machine, ldLibraryPath, facts -> true);
+    }
+
+    public LibraryResolver(FileView view, String elfClass, String machine, List<String> ldLibraryPath,
+                           java.util.function.Predicate<ElfFacts> wantsSymbols) {
+        this(view, elfClass, machine, ldLibraryPath, wantsSymbols, null);
     }
 
     /**
@@ -58,7 +63,11 @@ public final class LibraryResolver {
      *                     skipping the rest saves most of a profile's time
      */
     public LibraryResolver(FileView view, String elfClass, String machine, List<String> ldLibraryPath,
-                           java.util.function.Predicate<ElfFacts> wantsSymbols) {
+                           java.util.function.Predicate<ElfFacts> wantsSymbols, ProfileBudget budget) {
+        if (budget != null) {
+            budget.searchList("LD_LIBRARY_PATH", ldLibraryPath.size());
+        }
+        this.budget = budget;
         this.view = view;
         this.elfClass = elfClass;
         this.machine = machine;
@@ -72,19 +81,13 @@ public final class LibraryResolver {
 
     /** Loads one object by path (a program, or a library listed by an admin). */
     public Loaded load(String path, String foundVia) {
-        Optional<FileView.ViewFile> vf = view.resolve(path);
-        if (vf.isEmpty()) {
-            throw BypassException.badInput(path + ": no such file in the " + view.describe());
+        Optional<FileView.ElfFile> elf = view.readElf(path, facts -> true);
+        if (elf.isEmpty()) {
+            boolean exists = view.resolve(path).isPresent();
+            throw BypassException.badInput(path + (exists ? ": not a regular file in the " : ": no such file in the ")
+                    + view.describe());
         }
-        if (!vf.get().regularFile()) {
-            throw BypassException.badInput(path + ": not a regular file in the " + view.describe());
-        }
-        ElfFacts facts = ElfReader.read(vf.get().hostPath(), displayName(vf.get().path()));
-        return new Loaded(path, vf.get().path(), vf.get().hostPath(), facts, foundVia);
-    }
-
-    private String displayName(String canonical) {
-        return view.describe().equals("host") ? canonical : "container:" + canonical;
+        return new Loaded(path, elf.get().path(), elf.get().facts(), foundVia);
     }
 
     /**
@@ -195,6 +198,9 @@ public final class LibraryResolver {
     }
 
     private Optional<Loaded> searchDirs(String needed, List<String> dirs, Loaded origin, String via) {
+        if (budget != null && origin != null) {
+            budget.searchList(via + " of " + origin.canonicalPath(), dirs.size());
+        }
         for (String d : dirs) {
             String dir = expand(d, origin);
             if (dir == null || dir.isEmpty()) {
@@ -231,20 +237,20 @@ public final class LibraryResolver {
     private Optional<Loaded> candidate(String path, String via) {
         Optional<Loaded> cached = fileCache.get(path);
         if (cached != null) {
-            return cached.map(l -> new Loaded(path, l.canonicalPath(), l.hostPath(), l.facts(), via));
+            return cached.map(l -> new Loaded(path, l.canonicalPath(), l.facts(), via));
         }
         Optional<Loaded> result = Optional.empty();
-        Optional<FileView.ViewFile> vf = view.resolve(path);
-        if (vf.isPresent() && vf.get().regularFile()) {
-            try {
-                ElfFacts facts = ElfReader.read(vf.get().hostPath(), displayName(vf.get().path()), wantsSymbols);
-                // The loader skips files of another class or machine and keeps searching.
-                if (elfClass.equals(facts.elfClass()) && machine.equals(facts.machine())) {
-                    result = Optional.of(new Loaded(path, vf.get().path(), vf.get().hostPath(), facts, via));
-                }
-            } catch (BypassException notElf) {
-                // Not a loadable library: the loader would skip it too.
+        try {
+            Optional<FileView.ElfFile> elf = view.readElf(path, wantsSymbols);
+            // The loader skips files of another class or machine and keeps searching.
+            if (elf.isPresent() && elfClass.equals(elf.get().facts().elfClass())
+                    && machine.equals(elf.get().facts().machine())) {
+                result = Optional.of(new Loaded(path, elf.get().path(), elf.get().facts(), via));
             }
+        } catch (ProfileBudget.Exceeded e) {
+            throw e;
+        } catch (BypassException notElf) {
+            // Not a loadable library: the loader would skip it too.
         }
         fileCache.put(path, result);
         return result;

@@ -3,16 +3,14 @@ package io.bypass.container;
 import io.bypass.BypassException;
 import io.bypass.Finding;
 import io.bypass.elf.ElfFacts;
+import io.bypass.elf.ElfReader;
 import io.bypass.elf.Sonames;
 import io.bypass.util.Versions;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
@@ -26,8 +24,9 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * Builds a {@link ContainerProfile} from a rootfs directory. Reads files only, through
- * {@link Rootfs} so no container symlink leads out of the rootfs; never executes anything.
+ * Builds a {@link ContainerProfile} from a rootfs directory. Reads files only, by descriptor
+ * through {@link ContainerRoot} so no container symlink or race leads out of the rootfs, within a
+ * {@link ProfileBudget}; never executes anything.
  */
 public final class Profiler {
     /** The MPI sonames looked up in every container, whatever the database holds. */
@@ -67,8 +66,30 @@ public final class Profiler {
     }
 
     public static ContainerProfile profile(Request req) {
-        Rootfs rootfs = new Rootfs(req.rootfs());
-        RootfsView view = new RootfsView(rootfs);
+        return profile(req, ProfileBudget.standard());
+    }
+
+    /**
+     * Profiles with the given budget. A budget passed ends the profile: the result then holds only
+     * the finding {@code profile-budget} (an error), naming the limit, so the plan refuses.
+     */
+    public static ContainerProfile profile(Request req, ProfileBudget budget) {
+        try (ContainerRoot root = ContainerRoot.open(req.rootfs(), budget, ContainerRoot.resolverFromProperty())) {
+            try {
+                return profile(req, root);
+            } catch (ProfileBudget.Exceeded e) {
+                Finding f = Finding.error("profile-budget", "the container's profile was stopped: " + e.getMessage(),
+                        "bypass bounds what it reads of an image; simplify the image's search paths (LD_LIBRARY_PATH, "
+                                + "RUNPATH) or directories, or ask the site to raise the limit");
+                return new ContainerProfile(root.hostDir().toString(), "ELF64", hostMachine(),
+                        new ContainerProfile.Libc("unknown", null, null, List.of()), false, List.of(), Map.of(), null,
+                        null, null, null, req.annotations(), req.env(), List.of(f));
+            }
+        }
+    }
+
+    private static ContainerProfile profile(Request req, ContainerRoot root) {
+        RootfsView view = new RootfsView(root);
         List<Finding> findings = new ArrayList<>();
         if (view.cacheProblem() != null) {
             findings.add(Finding.warning("ld-cache-unusable", view.cacheProblem(),
@@ -81,13 +102,14 @@ public final class Profiler {
         String machine = hostMachine();
         LibraryResolver.Loaded program = null;
         if (req.exec() != null) {
-            program = loadProgram(rootfs, view, req, findings);
+            program = loadProgram(root, view, req, findings);
             if (program != null) {
                 elfClass = program.facts().elfClass();
                 machine = program.facts().machine();
             }
         }
-        LibraryResolver resolver = new LibraryResolver(view, elfClass, machine, ldLibraryPath, Profiler::symbolsMatter);
+        LibraryResolver resolver = new LibraryResolver(view, elfClass, machine, ldLibraryPath, Profiler::symbolsMatter,
+                root.budget());
 
         ContainerProfile.Exec exec = null;
         Map<String, LibraryResolver.Loaded> loadedBySoname = new LinkedHashMap<>();
@@ -113,7 +135,7 @@ public final class Profiler {
             exec = new ContainerProfile.Exec(req.exec(), program.canonicalPath(), loaded, closure.missing(), imports);
         }
 
-        ContainerProfile.Libc libc = detectLibc(resolver, view, rootfs);
+        ContainerProfile.Libc libc = detectLibc(resolver, view, root);
 
         Set<String> wanted = new LinkedHashSet<>(MPI_SONAMES);
         wanted.add(LIBFABRIC);
@@ -146,14 +168,14 @@ public final class Profiler {
         }
         checkAnnotations(req.annotations(), libc, mpi, libfabric, findings);
         ContainerProfile.CudaCompat cudaCompat = null;
-        for (String name : rootfs.list(CUDA_COMPAT_DIR)) {
+        for (String name : root.list(CUDA_COMPAT_DIR)) {
             java.util.regex.Matcher m = CUDA_COMPAT.matcher(name);
-            if (m.matches() && rootfs.isRegularFile(CUDA_COMPAT_DIR + "/" + name)) {
+            if (m.matches() && root.isRegularFile(CUDA_COMPAT_DIR + "/" + name)) {
                 cudaCompat = new ContainerProfile.CudaCompat(CUDA_COMPAT_DIR, m.group(1));
             }
         }
-        return new ContainerProfile(rootfs.hostDir().toString(), elfClass, machine, libc, cache != null,
-                loaderDirs(cache, resolver, rootfs), libraries, mpi,
+        return new ContainerProfile(root.hostDir().toString(), elfClass, machine, libc, cache != null,
+                loaderDirs(cache, resolver, root), libraries, mpi,
                 libfabric, cudaCompat, exec, req.annotations(), req.env(), findings);
     }
 
@@ -175,7 +197,7 @@ public final class Profiler {
     }
 
     /** The directories the container's own ldconfig scanned (from its cache), else the defaults that exist. */
-    static List<String> loaderDirs(LdCache cache, LibraryResolver resolver, Rootfs rootfs) {
+    static List<String> loaderDirs(LdCache cache, LibraryResolver resolver, ContainerRoot root) {
         Set<String> dirs = new LinkedHashSet<>();
         if (cache != null) {
             for (LdCache.Entry e : cache.entries()) {
@@ -187,8 +209,8 @@ public final class Profiler {
         }
         if (dirs.isEmpty()) {
             for (String d : resolver.defaultDirs()) {
-                Optional<Rootfs.Resolved> r = rootfs.resolve(d);
-                if (r.isPresent() && r.get().attrs().isDirectory()) {
+                Optional<ContainerRoot.Node> r = root.resolve(d);
+                if (r.isPresent() && r.get().stat().isDirectory()) {
                     dirs.add(d);
                 }
             }
@@ -207,15 +229,18 @@ public final class Profiler {
         };
     }
 
-    private static LibraryResolver.Loaded loadProgram(Rootfs rootfs, RootfsView view, Request req, List<Finding> findings) {
+    private static LibraryResolver.Loaded loadProgram(ContainerRoot root, RootfsView view, Request req,
+                                                       List<Finding> findings) {
         String exec = req.exec();
         String path = exec;
         if (!exec.contains("/")) {
             path = null;
             String searchPath = req.env().getOrDefault("PATH", DEFAULT_PATH);
-            for (String dir : splitPath(searchPath)) {
+            List<String> dirs = splitPath(searchPath);
+            root.budget().searchList("PATH", dirs.size());
+            for (String dir : dirs) {
                 String candidate = (dir.endsWith("/") ? dir : dir + "/") + exec;
-                if (rootfs.isRegularFile(candidate)) {
+                if (root.isRegularFile(candidate)) {
                     path = candidate;
                     break;
                 }
@@ -228,23 +253,29 @@ public final class Profiler {
             String cwd = req.env().getOrDefault("PWD", "/");
             path = (cwd.endsWith("/") ? cwd : cwd + "/") + exec;
         }
-        Optional<Rootfs.Resolved> resolved = rootfs.resolve(path);
+        Optional<ContainerRoot.Node> resolved = root.resolve(path);
         if (resolved.isEmpty()) {
             return fail(req, "program " + path + " does not exist in the container", findings);
         }
-        if (!resolved.get().attrs().isRegularFile()) {
+        if (!resolved.get().stat().isRegularFile()) {
             return fail(req, "program " + path + " is not a regular file in the container", findings);
         }
-        if (!io.bypass.elf.ElfReader.isElf(resolved.get().hostPath())) {
+        if (!root.read(path, f -> isElfMagic(f.readBytes(0, 4))).orElse(false)) {
             return fail(req, "program " + path + " is not an ELF executable (a script?); its imports cannot be checked",
                     findings);
         }
         LibraryResolver resolver = new LibraryResolver(view, "ELF64", hostMachine(), List.of());
         try {
             return resolver.load(path, "program");
+        } catch (ProfileBudget.Exceeded e) {
+            throw e;
         } catch (BypassException e) {
             return fail(req, e.getMessage(), findings);
         }
+    }
+
+    static boolean isElfMagic(byte[] b) {
+        return b.length == 4 && b[0] == 0x7f && b[1] == 'E' && b[2] == 'L' && b[3] == 'F';
     }
 
     private static LibraryResolver.Loaded fail(Request req, String message, List<Finding> findings) {
@@ -270,7 +301,7 @@ public final class Profiler {
                 l.facts().versionDefinitions(), defined, l.foundVia());
     }
 
-    static ContainerProfile.Libc detectLibc(LibraryResolver resolver, RootfsView view, Rootfs rootfs) {
+    static ContainerProfile.Libc detectLibc(LibraryResolver resolver, RootfsView view, ContainerRoot root) {
         Optional<LibraryResolver.Loaded> libc = resolver.find("libc.so.6", null, null);
         if (libc.isPresent()) {
             List<String> versions = libc.get().facts().versionDefinitions().stream()
@@ -279,7 +310,7 @@ public final class Profiler {
             for (String v : versions) {
                 highest = Versions.max(highest, Versions.glibcVersionOf(v));
             }
-            String banner = bannerVersion(libc.get().hostPath());
+            String banner = root.read(libc.get().canonicalPath(), Profiler::bannerVersion).orElse(null);
             // glibc releases without new symbols (2.31) define no GLIBC_2.31: the banner is exact.
             String version = banner != null && (highest == null || Versions.compare(banner, highest) >= 0) ? banner : highest;
             return new ContainerProfile.Libc("glibc", version, libc.get().canonicalPath(), versions);
@@ -298,40 +329,39 @@ public final class Profiler {
     private static final long BANNER_SCAN_LIMIT = 32L << 20;
 
     /** The "GNU C Library ... release version 2.31." banner that libc.so.6 carries, or null. */
-    static String bannerVersion(Path libcFile) {
-        try (FileChannel ch = FileChannel.open(libcFile, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-            long size = Math.min(ch.size(), BANNER_SCAN_LIMIT);
-            ByteBuffer buf = ByteBuffer.allocate(1 << 20);
-            long pos = 0;
-            while (pos < size) {
-                buf.clear();
-                int n = ch.read(buf, pos);
-                if (n <= 0) {
-                    break;
-                }
-                byte[] a = buf.array();
-                for (int i = 0; i + BANNER.length + 8 < n; i++) {
-                    if (a[i] == 'r' && matches(a, i)) {
-                        int j = i + BANNER.length;
-                        StringBuilder v = new StringBuilder();
-                        while (j < n && v.length() < 16 && (Character.isDigit(a[j]) || a[j] == '.')) {
-                            v.append((char) a[j]);
-                            j++;
-                        }
-                        String s = v.toString();
-                        while (s.endsWith(".")) {
-                            s = s.substring(0, s.length() - 1);
-                        }
-                        if (s.matches("\\d+\\.\\d+(\\.\\d+)?")) {
-                            return s;
-                        }
+    static String bannerVersion(ElfReader.Source file) throws IOException {
+        long size = Math.min(file.size(), BANNER_SCAN_LIMIT);
+        ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+        long pos = 0;
+        while (pos < size) {
+            buf.clear();
+            if (size - pos < buf.capacity()) {
+                buf.limit((int) (size - pos));
+            }
+            int n = file.read(buf, pos);
+            if (n <= 0) {
+                break;
+            }
+            byte[] a = buf.array();
+            for (int i = 0; i + BANNER.length + 8 < n; i++) {
+                if (a[i] == 'r' && matches(a, i)) {
+                    int j = i + BANNER.length;
+                    StringBuilder v = new StringBuilder();
+                    while (j < n && v.length() < 16 && (Character.isDigit(a[j]) || a[j] == '.')) {
+                        v.append((char) a[j]);
+                        j++;
+                    }
+                    String s = v.toString();
+                    while (s.endsWith(".")) {
+                        s = s.substring(0, s.length() - 1);
+                    }
+                    if (s.matches("\\d+\\.\\d+(\\.\\d+)?")) {
+                        return s;
                     }
                 }
-                // Overlap chunks so a banner across the boundary is still found.
-                pos += Math.max(1, n - 64);
             }
-        } catch (IOException e) {
-            return null;
+            // Overlap chunks so a banner across the boundary is still found.
+            pos += Math.max(1, n - 64);
         }
         return null;
     }

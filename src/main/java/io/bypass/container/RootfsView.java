@@ -1,56 +1,67 @@
 package io.bypass.container;
 
 import io.bypass.BypassException;
+import io.bypass.elf.ElfFacts;
+import io.bypass.elf.ElfReader;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
 
-/** A container rootfs seen from the host: every path is resolved inside it (see {@link Rootfs}). */
+/**
+ * A container rootfs seen from the host: every path is resolved inside it and every file read
+ * from the descriptor it resolved to (see {@link ContainerRoot}).
+ */
 public final class RootfsView implements FileView {
-    private final Rootfs rootfs;
+    static final String LD_CACHE = "/etc/ld.so.cache";
+
+    private final ContainerRoot root;
     private LdCache cache;
     private boolean cacheLoaded;
     private String cacheProblem;
 
-    public RootfsView(Rootfs rootfs) {
-        this.rootfs = rootfs;
+    public RootfsView(ContainerRoot root) {
+        this.root = root;
     }
 
-    public Rootfs rootfs() {
-        return rootfs;
+    public ContainerRoot root() {
+        return root;
     }
 
     @Override
     public Optional<ViewFile> resolve(String path) {
-        try {
-            return rootfs.resolve(path).map(r -> new ViewFile(r.containerPath(), r.hostPath(), r.attrs().isRegularFile()));
-        } catch (BypassException loop) {
-            // A symlink loop: the loader gets ELOOP there and goes on searching, and so do we.
-            return Optional.empty();
-        }
+        return root.resolve(path).map(n -> new ViewFile(n.path(), n.stat().isRegularFile(), n.stat().isDirectory()));
+    }
+
+    @Override
+    public Optional<ElfFile> readElf(String path, Predicate<ElfFacts> symbols) {
+        return root.read(path, f -> new ElfFile(f.path(), ElfReader.read(f, f.displayName(), symbols)));
     }
 
     @Override
     public LdCache ldCache() {
         if (!cacheLoaded) {
             cacheLoaded = true;
-            Optional<Rootfs.Resolved> file;
             try {
-                file = rootfs.resolve("/etc/ld.so.cache");
-            } catch (BypassException e) {
-                cacheProblem = "the container's /etc/ld.so.cache cannot be used: " + e.getMessage();
-                return null;
-            }
-            if (file.isPresent()) {
-                if (!file.get().attrs().isRegularFile()) {
-                    cacheProblem = "/etc/ld.so.cache in the container is not a regular file";
-                } else {
-                    try {
-                        cache = LdCache.read(file.get().hostPath());
-                    } catch (BypassException e) {
-                        cacheProblem = "the container's /etc/ld.so.cache cannot be used: " + e.getMessage();
+                cache = root.read(LD_CACHE, f -> {
+                    if (f.size() > LdCache.MAX_BYTES) {
+                        throw BypassException.badInput(f.displayName() + ": ld.so.cache larger than "
+                                + (LdCache.MAX_BYTES >> 20) + " MiB");
                     }
+                    // One byte past the size statx gave: the file may have grown since.
+                    byte[] data = f.readBytes(0, (int) f.size() + 1);
+                    if (data.length > f.size()) {
+                        throw BypassException.badInput(f.displayName() + ": ld.so.cache changed while it was read");
+                    }
+                    return LdCache.parse(data, f.displayName());
+                }).orElse(null);
+                if (cache == null && root.resolve(LD_CACHE).isPresent()) {
+                    cacheProblem = LD_CACHE + " in the container is not a regular file";
                 }
+            } catch (ProfileBudget.Exceeded e) {
+                throw e;
+            } catch (BypassException e) {
+                cacheProblem = "the container's " + LD_CACHE + " cannot be used: " + e.getMessage();
             }
         }
         return cache;
@@ -64,7 +75,7 @@ public final class RootfsView implements FileView {
 
     @Override
     public List<String> list(String dir) {
-        return rootfs.list(dir);
+        return root.list(dir);
     }
 
     @Override

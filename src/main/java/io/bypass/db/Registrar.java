@@ -207,13 +207,13 @@ public final class Registrar {
         long size;
         long mtime;
         try {
-            size = Files.size(lib.hostPath());
-            mtime = Files.getLastModifiedTime(lib.hostPath()).toMillis();
+            size = Files.size(Path.of(lib.canonicalPath()));
+            mtime = Files.getLastModifiedTime(Path.of(lib.canonicalPath())).toMillis();
         } catch (IOException e) {
             throw BypassException.badInput(lib.canonicalPath() + ": cannot read: " + e.getMessage());
         }
         return new RegisteredFile(lib.canonicalPath(), role, requestedAs, soname, Sonames.versionSuffix(realName),
-                sha256(lib.hostPath()), size, f.elfClass(), f.machine(), f.needed(), f.versionDefinitions(), req, maxGlibc, defined,
+                sha256(Path.of(lib.canonicalPath())), size, f.elfClass(), f.machine(), f.needed(), f.versionDefinitions(), req, maxGlibc, defined,
                 mtime);
     }
 

@@ -154,8 +154,11 @@ public final class ElfReader {
         }, displayName, facts -> true);
     }
 
-    /** Where the bytes come from: positional reads, so the parser never holds the whole file. */
-    interface Source {
+    /**
+     * Where the bytes come from: positional reads, so the parser never holds the whole file (a
+     * container file is read from its descriptor this way).
+     */
+    public interface Source {
         long size() throws IOException;
 
         int read(ByteBuffer dst, long position) throws IOException;
@@ -175,7 +178,8 @@ public final class ElfReader {
         };
     }
 
-    private static ElfFacts read(Source source, String displayName, Predicate<ElfFacts> symbols) {
+    /** Reads from any positional source; {@code symbols} as for {@link #read(Path, String, Predicate)}. */
+    public static ElfFacts read(Source source, String displayName, Predicate<ElfFacts> symbols) {
         try {
             return new Parser(source, displayName).parse(symbols);
         } catch (IOException e) {
