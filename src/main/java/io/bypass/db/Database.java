@@ -35,6 +35,7 @@ public final class Database {
     public static final String DEFAULT_DIR = "/etc/bypass/db";
     private static final String BUNDLES = "bundles";
     private static final String SUFFIX = ".json";
+    private static final String GENERATION = ".generation";
 
     private final Path dir;
 
@@ -163,8 +164,69 @@ public final class Database {
         requireName(entry.name());
         withLock(() -> {
             writeAtomically(entryFile(entry.name()), Json.writeBytes(entry.toJson()));
+            bumpCounter();
             return null;
         });
+    }
+
+    /**
+     * What the decision cache keys on: a digest of the write counter ({@code .generation}, bumped
+     * under the lock by every register and remove) and of each entry file's name, inode, size,
+     * mtime and ctime, so that an entry edited or replaced by hand changes it too. Costs one
+     * directory listing and one stat per bundle; reads no entry. The same for a missing database.
+     */
+    public String generation() {
+        StringBuilder sb = new StringBuilder("db-generation 1\n");
+        sb.append(dir).append('\n').append(counter()).append('\n');
+        for (Path file : entryFiles()) {
+            try {
+                java.util.Map<String, Object> a = Files.readAttributes(file, "unix:ino,size,lastModifiedTime,ctime",
+                        LinkOption.NOFOLLOW_LINKS);
+                sb.append(file.getFileName()).append(' ').append(a.get("ino")).append(' ').append(a.get("size")).append(' ')
+                        .append(((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).to(java.util.concurrent.TimeUnit.NANOSECONDS))
+                        .append(' ').append(((java.nio.file.attribute.FileTime) a.get("ctime")).to(java.util.concurrent.TimeUnit.NANOSECONDS))
+                        .append('\n');
+            } catch (NoSuchFileException e) {
+                // Removed since the listing: the counter has moved too.
+            } catch (IOException e) {
+                throw BypassException.badInput(file + ": cannot stat the database entry: " + e.getMessage());
+            }
+        }
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            StringBuilder hex = new StringBuilder(64);
+            for (byte b : d) {
+                hex.append(Character.forDigit((b >> 4) & 15, 16)).append(Character.forDigit(b & 15, 16));
+            }
+            return hex.toString();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The number of writes the database has had (0 before the first, or for a database older than the counter). */
+    public long counter() {
+        Path f = dir.resolve(GENERATION);
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            ByteBuffer b = ByteBuffer.allocate(32);
+            ch.read(b);
+            return Long.parseLong(new String(b.array(), 0, b.position(), java.nio.charset.StandardCharsets.US_ASCII).trim());
+        } catch (NoSuchFileException e) {
+            return 0;
+        } catch (IOException | NumberFormatException e) {
+            throw BypassException.badInput(f + ": not a generation counter (" + e.getMessage() + "); remove it and run bypass db register again");
+        }
+    }
+
+    /** Under the lock. */
+    private void bumpCounter() {
+        long next;
+        try {
+            next = counter() + 1;
+        } catch (BypassException e) {
+            next = System.currentTimeMillis();   // a damaged counter: still strictly a new value
+        }
+        writeAtomically(dir.resolve(GENERATION), (next + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
     }
 
     /** Removes an entry; false when there was none. */
@@ -175,6 +237,7 @@ public final class Database {
                 boolean removed = Files.deleteIfExists(entryFile(name));
                 if (removed) {
                     fsyncDir(bundlesDir());
+                    bumpCounter();
                 }
                 return removed;
             } catch (IOException e) {

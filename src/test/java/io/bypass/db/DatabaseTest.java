@@ -30,6 +30,33 @@ class DatabaseTest {
     }
 
     @Test
+    void generationChangesWithEveryWriteAndEveryHandEdit() throws Exception {
+        Database db = new Database(tmp.resolve("db"));
+        String g0 = db.generation();
+        assertEquals(g0, db.generation(), "stable while nothing changes");
+        db.store(entry("one"));
+        String g1 = db.generation();
+        assertFalse(g1.equals(g0));
+        assertEquals(1, db.counter());
+        db.store(entry("one"));
+        String g2 = db.generation();
+        assertFalse(g2.equals(g1), "re-registering the same bundle is a new generation");
+        assertTrue(db.remove("one"));
+        assertFalse(db.generation().equals(g2));
+        assertEquals(3, db.counter());
+        assertFalse(db.remove("one"));
+        assertEquals(3, db.counter(), "removing nothing is no write");
+        db.store(entry("two"));
+        String g = db.generation();
+        Path f = db.entryFile("two");
+        java.nio.file.attribute.FileTime m = Files.getLastModifiedTime(f);
+        Thread.sleep(20);   // file times tick with the kernel clock (a few ms)
+        Files.write(f, Files.readAllBytes(f));   // an edit by hand, mtime put back: ctime still moves
+        Files.setLastModifiedTime(f, m);
+        assertFalse(db.generation().equals(g));
+    }
+
+    @Test
     void storeLoadRemove() {
         Database db = new Database(tmp.resolve("db"));
         assertEquals(List.of(), db.loadAll(), "a missing database reads as empty");

@@ -1,0 +1,829 @@
+package io.bypass.cache;
+
+import io.bypass.BypassException;
+import io.bypass.util.Ownership;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * A node's cache of decisions: one file per (key, variant) under a root-only directory.
+ *
+ * <p>Layout of the root (0700, root's): {@code entries/KEY.N} (N in 0..variants-1: one key may
+ * hold the entries of a few different images, say two jobs whose requests look alike),
+ * {@code locks/XX.lock} (per-key locks, striped by the key's first two hex digits; never removed,
+ * so a lock file cannot be unlinked under a process waiting on it), {@code .evict.lock}.
+ *
+ * <p>An entry is written to a temporary file in {@code entries/}, fsynced and renamed over its
+ * name, so a reader sees a whole old entry, a whole new one, or none. Each entry ends with the
+ * SHA-256 of its bytes and starts with its own key: a truncated, corrupt or misplaced (foreign)
+ * file is never used, and is removed. Reads are bounded by {@link Options#maxEntryBytes}. A hit
+ * sets the entry's mtime to now (at most once a minute): eviction removes the least recently
+ * used entries once the directory exceeds {@link Options#maxBytes} or {@link Options#maxEntries}.
+ *
+ * <p>Failures of the cache itself never fail a decision: a read error is a miss, a write error is
+ * reported in {@link Result#storeError()} and the computed decision is returned all the same. Only
+ * {@link #open} refuses, with one line, a directory that someone other than root could change.
+ */
+public final class DecisionCache {
+    public static final String DEFAULT_DIR = "/var/cache/bypass/decisions";
+    /** A short wait: ranks of one job start within a few hundred milliseconds of each other. */
+    public static final Duration DEFAULT_WAIT = Duration.ofSeconds(2);
+
+    private static final byte[] MAGIC = "bypassDC".getBytes(StandardCharsets.US_ASCII);
+    private static final int VERSION = 1;
+    private static final int DIGEST = 32;
+    private static final long TOUCH_AFTER_MS = 60_000;
+    private static final long STALE_TEMP_MS = 10 * 60_000;
+    private static final long POLL_MIN_NS = 2_000_000;
+    private static final long POLL_MAX_NS = 20_000_000;
+
+    /** Bounds and ownership. */
+    public record Options(long maxBytes, int maxEntries, int maxEntryBytes, int variants, long maxValidateBytes,
+                          int ownerUid) {
+        public static Options defaults() {
+            return new Options(64L << 20, 4096, 4 << 20, 4, 64L << 20, 0);
+        }
+
+        public Options withOwner(int uid) {
+            return new Options(maxBytes, maxEntries, maxEntryBytes, variants, maxValidateBytes, uid);
+        }
+
+        public Options withMaxBytes(long max) {
+            return new Options(max, maxEntries, maxEntryBytes, variants, maxValidateBytes, ownerUid);
+        }
+
+        public Options withMaxEntries(int max) {
+            return new Options(maxBytes, max, maxEntryBytes, variants, maxValidateBytes, ownerUid);
+        }
+
+        public Options {
+            if (maxBytes <= 0 || maxEntries <= 0 || maxEntryBytes <= 0 || variants <= 0 || variants > 16) {
+                throw new IllegalArgumentException("bad cache options");
+            }
+        }
+    }
+
+    /** A stored decision: the caller's opaque payload and the files it was computed from. */
+    public record Entry(String key, int variant, long createdMillis, byte[] payload, List<FileIdentity> files) {
+    }
+
+    /** Decides whether an entry may be used now (typically {@link #filesValidator}). */
+    public interface Validator {
+        /** null when the entry holds; else why not (one line, for the trace). */
+        String problem(Entry entry);
+    }
+
+    /** Computes a decision on a miss. */
+    public interface Computer {
+        Computed compute();
+    }
+
+    /**
+     * A freshly computed decision. files empty: not cacheable (the profile could not record its
+     * reads, or the decision must not be reused); the payload is returned but not stored.
+     */
+    public record Computed(byte[] payload, Optional<List<FileIdentity>> files) {
+    }
+
+    public enum Outcome {
+        /** A valid entry was there. */
+        HIT,
+        /** Another process held the key's lock; its entry was there once it let go. */
+        WAITED_HIT,
+        /** Computed here (no valid entry; the lock was free or was taken after waiting). */
+        COMPUTED,
+        /** Computed here after waiting the whole timeout for the key's lock. */
+        COMPUTED_AFTER_TIMEOUT
+    }
+
+    /**
+     * @param missReason why the last entry looked at was not used (null when none was there)
+     * @param storeError why the computed decision could not be stored (null when it was, or was
+     *                   not cacheable)
+     * @param waitedNanos time spent waiting for the key's lock
+     */
+    public record Result(byte[] payload, Outcome outcome, String missReason, String storeError, long waitedNanos) {
+    }
+
+    private final Path root;
+    private final Path entries;
+    private final Path locks;
+    private final Options options;
+
+    private DecisionCache(Path root, Options options) {
+        this.root = root;
+        this.entries = root.resolve("entries");
+        this.locks = root.resolve("locks");
+        this.options = options;
+    }
+
+    /**
+     * Opens (creating, 0700, what is missing) the cache at root. Refuses, with one line naming the
+     * directory, a root, {@code entries} or {@code locks} that is a symbolic link, is not owned by
+     * root ({@link Options#ownerUid}), or is accessible to group or others, and a parent that
+     * others may write without the sticky bit (they could rename the cache away).
+     */
+    public static DecisionCache open(Path root, Options options) {
+        Path abs = root.toAbsolutePath().normalize();
+        DecisionCache c = new DecisionCache(abs, options);
+        try {
+            makeDir(abs);
+            checkParent(abs.getParent(), options.ownerUid);
+            checkDir(abs, options.ownerUid);
+            makeDir(c.entries);
+            checkDir(c.entries, options.ownerUid);
+            makeDir(c.locks);
+            checkDir(c.locks, options.ownerUid);
+        } catch (IOException e) {
+            throw BypassException.badInput(abs + ": cannot use the decision cache: " + e.getMessage());
+        }
+        return c;
+    }
+
+    public static DecisionCache open(Path root) {
+        return open(root, Options.defaults());
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    /** The validator of the usual kind: every recorded file re-checked through reader. */
+    public Validator filesValidator(FileIdentity.Reader reader) {
+        return new FilesValidator(reader, options.maxValidateBytes);
+    }
+
+    /** A class, not a lambda: the hit path should load as few classes as it can. */
+    private static final class FilesValidator implements Validator {
+        private final FileIdentity.Reader reader;
+        private final long max;
+
+        FilesValidator(FileIdentity.Reader reader, long max) {
+            this.reader = reader;
+            this.max = max;
+        }
+
+        @Override
+        public String problem(Entry entry) {
+            return FileIdentity.validate(entry.files(), reader, max);
+        }
+    }
+
+    // ---------------------------------------------------------------- the one call of the hook
+
+    /**
+     * The decision for key: a valid stored one, else one computed here. When no valid entry is
+     * there, the key's lock is taken first, waiting at most waitTimeout for another process that
+     * holds it (a rank of the same job computing the same decision); if its entry then holds it is
+     * used, else this process computes (and stores) the decision itself. After the timeout it
+     * computes without the lock. An exception of the computer reaches the caller; nothing is stored.
+     */
+    public Result getOrCompute(String key, Validator validator, Computer computer, Duration waitTimeout) {
+        requireKey(key);
+        String[] why = new String[1];
+        Entry hit = lookup(key, validator, why);
+        if (hit != null) {
+            return new Result(hit.payload(), Outcome.HIT, null, null, 0);
+        }
+        long t0 = System.nanoTime();
+        Lock lock = lockKey(key, waitTimeout);
+        long waited = System.nanoTime() - t0;
+        try {
+            if (lock != null) {
+                // Another process may have stored it between the miss and the lock (or while this
+                // one waited): look again before computing.
+                hit = lookup(key, validator, why);
+                if (hit != null) {
+                    return new Result(hit.payload(), lock.contended ? Outcome.WAITED_HIT : Outcome.HIT, why[0], null, waited);
+                }
+            }
+            Computed c = computer.compute();
+            String storeError = null;
+            if (c.files().isPresent()) {
+                storeError = store(key, c.payload(), c.files().get());
+            }
+            return new Result(c.payload(), lock == null ? Outcome.COMPUTED_AFTER_TIMEOUT : Outcome.COMPUTED, why[0],
+                    storeError, waited);
+        } finally {
+            if (lock != null) {
+                lock.release();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- lookup
+
+    /** The first variant of key that parses and that the validator accepts; empty when none. */
+    public Optional<Entry> lookup(String key, Validator validator) {
+        requireKey(key);
+        return Optional.ofNullable(lookup(key, validator, new String[1]));
+    }
+
+    private Entry lookup(String key, Validator validator, String[] why) {
+        for (int v = 0; v < options.variants; v++) {
+            Path file = entryPath(key, v);
+            Entry e = readEntry(file, key, v, why);
+            if (e == null) {
+                continue;
+            }
+            String problem = validator.problem(e);
+            if (problem == null) {
+                touch(file);
+                return e;
+            }
+            why[0] = problem;
+        }
+        return null;
+    }
+
+    /** The entry in file, or null (missing, or bad and then removed; why[0] says which). */
+    Entry readEntry(Path file, String key, int variant, String[] why) {
+        Object fileKey = null;
+        byte[] data;
+        try {
+            Map<String, Object> a = Files.readAttributes(file, "unix:mode,uid,size,ino,dev", LinkOption.NOFOLLOW_LINKS);
+            fileKey = a.get("ino") + ":" + a.get("dev");
+            int mode = (Integer) a.get("mode");
+            if ((mode & 0170000) != 0100000 || (Integer) a.get("uid") != options.ownerUid || (mode & 022) != 0) {
+                return discard(file, fileKey, why, "not a file of the cache's owner");
+            }
+            if ((Long) a.get("size") > options.maxEntryBytes) {
+                return discard(file, fileKey, why, "larger than " + options.maxEntryBytes + " bytes");
+            }
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+                 InputStream in = Channels.newInputStream(ch)) {
+                data = in.readNBytes(options.maxEntryBytes + 1);
+            }
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException | RuntimeException e) {
+            why[0] = file.getFileName() + ": cannot read: " + e.getMessage();
+            return null;
+        }
+        if (data.length > options.maxEntryBytes) {
+            return discard(file, fileKey, why, "larger than " + options.maxEntryBytes + " bytes");
+        }
+        try {
+            return decode(data, key, variant);
+        } catch (RuntimeException e) {
+            return discard(file, fileKey, why, "corrupt (" + e.getMessage() + ")");
+        }
+    }
+
+    private Entry discard(Path file, Object fileKey, String[] why, String what) {
+        why[0] = file.getFileName() + ": " + what + "; removed";
+        try {
+            // Only if it is still the file that was read: a writer may have renamed a good one in.
+            Map<String, Object> a = Files.readAttributes(file, "unix:ino,dev", LinkOption.NOFOLLOW_LINKS);
+            if (fileKey == null || fileKey.equals(a.get("ino") + ":" + a.get("dev"))) {
+                Files.deleteIfExists(file);
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // Gone already, or not ours to remove: a miss either way.
+        }
+        return null;
+    }
+
+    private static void touch(Path file) {
+        try {
+            long now = System.currentTimeMillis();
+            FileTime m = Files.getLastModifiedTime(file, LinkOption.NOFOLLOW_LINKS);
+            if (now - m.toMillis() > TOUCH_AFTER_MS) {
+                Files.setLastModifiedTime(file, FileTime.fromMillis(now));
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // The stamp only orders eviction.
+        }
+    }
+
+    // ---------------------------------------------------------------- store
+
+    /**
+     * Stores a decision under key atomically, in the variant that holds the same file list, else a
+     * free one, else the least recently used one. null when stored, else why not (one line).
+     */
+    public String store(String key, byte[] payload, List<FileIdentity> files) {
+        requireKey(key);
+        byte[] data;
+        try {
+            data = encode(key, System.currentTimeMillis(), payload, files);
+        } catch (IOException | RuntimeException e) {
+            return "cannot encode the entry: " + e.getMessage();
+        }
+        if (data.length > options.maxEntryBytes) {
+            return "the entry would be " + data.length + " bytes, more than " + options.maxEntryBytes;
+        }
+        int slot = chooseVariant(key, files);
+        Path target = entryPath(key, slot);
+        Path tmp = entries.resolve(".tmp-" + ProcessHandle.current().pid() + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                    LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+                ByteBuffer buf = ByteBuffer.wrap(data);
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new IOException("the file system cannot rename atomically", e);
+            }
+            fsyncDir(entries);
+        } catch (IOException | RuntimeException e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // The write error is the one to report.
+            }
+            return target.getFileName() + ": cannot write: " + e.getMessage();
+        }
+        evictIfNeeded();
+        return null;
+    }
+
+    private int chooseVariant(String key, List<FileIdentity> files) {
+        int free = -1;
+        int oldest = 0;
+        long oldestTime = Long.MAX_VALUE;
+        String[] ignored = new String[1];
+        for (int v = 0; v < options.variants; v++) {
+            Path p = entryPath(key, v);
+            Entry e = readEntry(p, key, v, ignored);
+            if (e == null) {
+                if (free < 0) {
+                    free = v;
+                }
+                continue;
+            }
+            if (e.files().equals(files)) {
+                return v;
+            }
+            try {
+                long t = Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toMillis();
+                if (t < oldestTime) {
+                    oldestTime = t;
+                    oldest = v;
+                }
+            } catch (IOException gone) {
+                if (free < 0) {
+                    free = v;
+                }
+            }
+        }
+        return free >= 0 ? free : oldest;
+    }
+
+    /** Removes every entry (`bypass cache clear`, and tests). */
+    public int clear() {
+        int n = 0;
+        for (Path p : listEntries()) {
+            try {
+                if (Files.deleteIfExists(p)) {
+                    n++;
+                }
+            } catch (IOException ignored) {
+                // Someone else removed it.
+            }
+        }
+        return n;
+    }
+
+    /** Least recently used first, down to 90 % of the bounds; stale temporary files too. */
+    void evictIfNeeded() {
+        try (FileChannel ch = FileChannel.open(root.resolve(".evict.lock"), Set.of(StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rw-------")))) {
+            FileLock l;
+            try {
+                l = ch.tryLock();
+            } catch (OverlappingFileLockException e) {
+                return;   // this JVM is evicting already
+            }
+            if (l == null) {
+                return;   // another process is evicting
+            }
+            try {
+                evict();
+            } finally {
+                l.release();
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // The bound is kept by the next writer.
+        }
+    }
+
+    private void evict() throws IOException {
+        List<Path> files = new ArrayList<>();
+        long now = System.currentTimeMillis();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(entries)) {
+            for (Path p : ds) {
+                files.add(p);
+            }
+        }
+        List<long[]> stats = new ArrayList<>();   // {index, mtime, size}
+        long total = 0;
+        for (int i = 0; i < files.size(); i++) {
+            Path p = files.get(i);
+            String fn = p.getFileName().toString();
+            try {
+                Map<String, Object> a = Files.readAttributes(p, "unix:size,lastModifiedTime", LinkOption.NOFOLLOW_LINKS);
+                long m = ((FileTime) a.get("lastModifiedTime")).toMillis();
+                long size = (Long) a.get("size");
+                if (fn.startsWith(".tmp-")) {
+                    if (now - m > STALE_TEMP_MS) {
+                        Files.deleteIfExists(p);   // a writer that died before its rename
+                    }
+                    continue;
+                }
+                if (!isEntryName(fn)) {
+                    Files.deleteIfExists(p);   // not ours
+                    continue;
+                }
+                stats.add(new long[] {i, m, size});
+                total += size;
+            } catch (NoSuchFileException gone) {
+                // Removed meanwhile.
+            }
+        }
+        if (total <= options.maxBytes && stats.size() <= options.maxEntries) {
+            return;
+        }
+        stats.sort((a, b) -> Long.compare(a[1], b[1]));
+        long targetBytes = options.maxBytes / 10 * 9;
+        int targetCount = Math.max(1, options.maxEntries / 10 * 9);
+        int count = stats.size();
+        for (long[] s : stats) {
+            if (total <= targetBytes && count <= targetCount) {
+                break;
+            }
+            if (Files.deleteIfExists(files.get((int) s[0]))) {
+                total -= s[2];
+                count--;
+            }
+        }
+    }
+
+    private List<Path> listEntries() {
+        List<Path> out = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(entries)) {
+            for (Path p : ds) {
+                if (isEntryName(p.getFileName().toString())) {
+                    out.add(p);
+                }
+            }
+        } catch (IOException ignored) {
+            // An unreadable directory holds nothing usable.
+        }
+        return out;
+    }
+
+    private boolean isEntryName(String fn) {
+        int dot = fn.lastIndexOf('.');
+        if (dot != 64 || !FileIdentity.isHex64(fn.substring(0, 64))) {
+            return false;
+        }
+        try {
+            int v = Integer.parseInt(fn.substring(65));
+            return v >= 0 && v < options.variants && fn.substring(65).equals(Integer.toString(v));
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    // ---------------------------------------------------------------- per-key locks
+
+    private static final class Lock {
+        final FileChannel channel;
+        final FileLock lock;
+        final boolean contended;
+
+        Lock(FileChannel channel, FileLock lock, boolean contended) {
+            this.channel = channel;
+            this.lock = lock;
+            this.contended = contended;
+        }
+
+        void release() {
+            try {
+                lock.release();
+            } catch (IOException | RuntimeException ignored) {
+                // Closing the channel releases it too.
+            }
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // Nothing held any more.
+            }
+        }
+    }
+
+    /**
+     * Takes the key's lock, polling (2 to 20 ms apart) for at most timeout; null when it stayed
+     * held by someone else, or could not be taken at all (then the caller computes without it).
+     */
+    private Lock lockKey(String key, Duration timeout) {
+        Path file = locks.resolve(key.substring(0, 2) + ".lock");
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        long deadline = System.nanoTime() + Math.max(0, timeout.toNanos());
+        long pause = POLL_MIN_NS;
+        boolean contended = false;
+        while (true) {
+            FileLock l = null;
+            try {
+                l = ch.tryLock();
+            } catch (OverlappingFileLockException e) {
+                // Another thread of this JVM holds it: the same as another process.
+            } catch (IOException e) {
+                closeQuietly(ch);
+                return null;
+            }
+            if (l != null) {
+                return new Lock(ch, l, contended);
+            }
+            contended = true;
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                closeQuietly(ch);
+                return null;
+            }
+            try {
+                long sleep = Math.min(pause, left);
+                Thread.sleep(sleep / 1_000_000, (int) (sleep % 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                closeQuietly(ch);
+                return null;
+            }
+            pause = Math.min(POLL_MAX_NS, pause * 2);
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // Nothing held.
+        }
+    }
+
+    // ---------------------------------------------------------------- the entry format
+
+    Path entryPath(String key, int variant) {
+        return entries.resolve(key + "." + variant);
+    }
+
+    private static void requireKey(String key) {
+        if (key == null || !FileIdentity.isHex64(key)) {
+            throw new IllegalArgumentException("a cache key is a lower-case SHA-256 hex digest");
+        }
+    }
+
+    private static final byte T_FILE = 0;
+    private static final byte T_DIR = 1;
+    private static final byte T_LINK = 2;
+    private static final byte T_MISSING = 3;
+
+    /**
+     * MAGIC, int version, the key (32 bytes), long created (ms), int nfiles, per file: int path
+     * length + UTF-8 path, byte type, long ino, long size, long mtimeNs, int mode, int nranges +
+     * (long offset, long length) each, byte hasDigest + 32 bytes; int payload length + payload;
+     * then the SHA-256 of everything before it. Big-endian.
+     */
+    static byte[] encode(String key, long created, byte[] payload, List<FileIdentity> files) throws IOException {
+        ByteArrayOutputStream bos = new ByteArrayOutputStream(256 + payload.length + files.size() * 128);
+        DataOutputStream out = new DataOutputStream(bos);
+        out.write(MAGIC);
+        out.writeInt(VERSION);
+        out.write(unhex(key));
+        out.writeLong(created);
+        out.writeInt(files.size());
+        for (FileIdentity f : files) {
+            byte[] p = f.path().getBytes(StandardCharsets.UTF_8);
+            out.writeInt(p.length);
+            out.write(p);
+            out.writeByte(switch (f.type()) {
+                case FileIdentity.FILE -> T_FILE;
+                case FileIdentity.DIR -> T_DIR;
+                case FileIdentity.LINK -> T_LINK;
+                default -> T_MISSING;
+            });
+            out.writeLong(f.ino());
+            out.writeLong(f.size());
+            out.writeLong(f.mtimeNs());
+            out.writeInt(f.mode());
+            out.writeInt(f.ranges().size());
+            for (FileIdentity.Range r : f.ranges()) {
+                out.writeLong(r.offset());
+                out.writeLong(r.length());
+            }
+            if (f.sha256() == null) {
+                out.writeByte(0);
+            } else {
+                out.writeByte(1);
+                out.write(unhex(f.sha256()));
+            }
+        }
+        out.writeInt(payload.length);
+        out.write(payload);
+        out.flush();
+        byte[] body = bos.toByteArray();
+        byte[] sum = FileIdentity.newDigest().digest(body);
+        byte[] all = Arrays.copyOf(body, body.length + DIGEST);
+        System.arraycopy(sum, 0, all, body.length, DIGEST);
+        return all;
+    }
+
+    /** Parses an entry; any inconsistency is an IllegalArgumentException (the file is then removed). */
+    static Entry decode(byte[] data, String key, int variant) {
+        if (data.length < MAGIC.length + 4 + DIGEST + 8 + 4 + 4 + DIGEST) {
+            throw new IllegalArgumentException("truncated");
+        }
+        MessageDigest md = FileIdentity.newDigest();
+        md.update(data, 0, data.length - DIGEST);
+        byte[] sum = md.digest();
+        if (!Arrays.equals(sum, 0, DIGEST, data, data.length - DIGEST, data.length)) {
+            throw new IllegalArgumentException("checksum mismatch");
+        }
+        ByteBuffer b = ByteBuffer.wrap(data, 0, data.length - DIGEST);
+        byte[] magic = new byte[MAGIC.length];
+        b.get(magic);
+        if (!Arrays.equals(magic, MAGIC)) {
+            throw new IllegalArgumentException("not a bypass cache entry");
+        }
+        if (b.getInt() != VERSION) {
+            throw new IllegalArgumentException("another entry version");
+        }
+        byte[] k = new byte[DIGEST];
+        b.get(k);
+        if (!Arrays.equals(k, unhex(key))) {
+            throw new IllegalArgumentException("holds another key");
+        }
+        long created = b.getLong();
+        int n = b.getInt();
+        // Each identity takes at least 46 bytes: the count must fit in what is left.
+        if (n < 0 || (long) n * 46 > b.remaining()) {
+            throw new IllegalArgumentException("bad file count " + n);
+        }
+        List<FileIdentity> files = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int plen = b.getInt();
+            if (plen <= 0 || plen > FileIdentity.MAX_PATH || plen > b.remaining()) {
+                throw new IllegalArgumentException("bad path length");
+            }
+            byte[] p = new byte[plen];
+            b.get(p);
+            String type = switch (b.get()) {
+                case T_FILE -> FileIdentity.FILE;
+                case T_DIR -> FileIdentity.DIR;
+                case T_LINK -> FileIdentity.LINK;
+                case T_MISSING -> FileIdentity.MISSING;
+                default -> throw new IllegalArgumentException("bad file type");
+            };
+            long ino = b.getLong();
+            long size = b.getLong();
+            long mtime = b.getLong();
+            int mode = b.getInt();
+            int nr = b.getInt();
+            if (nr < 0 || nr > FileIdentity.MAX_RANGES || (long) nr * 16 > b.remaining()) {
+                throw new IllegalArgumentException("bad range count");
+            }
+            List<FileIdentity.Range> ranges = new ArrayList<>(nr);
+            for (int r = 0; r < nr; r++) {
+                ranges.add(new FileIdentity.Range(b.getLong(), b.getLong()));
+            }
+            String digest = null;
+            byte has = b.get();
+            if (has == 1) {
+                byte[] d = new byte[DIGEST];
+                b.get(d);
+                digest = FileIdentity.hex(d);
+            } else if (has != 0) {
+                throw new IllegalArgumentException("bad digest flag");
+            }
+            files.add(new FileIdentity(new String(p, StandardCharsets.UTF_8), type, ino, size, mtime, mode, ranges, digest));
+        }
+        int plen = b.getInt();
+        if (plen < 0 || plen != b.remaining()) {
+            throw new IllegalArgumentException("bad payload length");
+        }
+        byte[] payload = new byte[plen];
+        b.get(payload);
+        return new Entry(key, variant, created, payload, List.copyOf(files));
+    }
+
+    private static byte[] unhex(String h) {
+        byte[] out = new byte[h.length() / 2];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (byte) Integer.parseInt(h, 2 * i, 2 * i + 2, 16);
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- the directory's trust
+
+    private static void makeDir(Path dir) throws IOException {
+        if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        Path parent = dir.getParent();
+        if (parent != null && !Files.exists(parent, LinkOption.NOFOLLOW_LINKS)) {
+            makeDir(parent);
+        }
+        try {
+            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (FileAlreadyExistsException raced) {
+            // Another hook made it; it is checked like any other.
+        }
+    }
+
+    private static void checkDir(Path dir, int owner) throws IOException {
+        Map<String, Object> a = Files.readAttributes(dir, "unix:mode,uid", LinkOption.NOFOLLOW_LINKS);
+        int mode = (Integer) a.get("mode");
+        if ((mode & 0170000) == 0120000) {
+            throw BypassException.badInput(dir + " is a symbolic link; refusing to use it as the decision cache");
+        }
+        if ((mode & 0170000) != 0040000) {
+            throw BypassException.badInput(dir + " is not a directory; refusing to use it as the decision cache");
+        }
+        if (owner == 0) {
+            String problem = Ownership.problem(dir, false);
+            if (problem != null) {
+                throw BypassException.badInput(dir + " " + problem + "; refusing to use it as the decision cache"
+                        + (problem.contains("owned") ? " (chown root " + dir + ")" : ""));
+            }
+        } else if ((Integer) a.get("uid") != owner) {
+            throw BypassException.badInput(dir + " is not owned by uid " + owner + "; refusing to use it as the decision cache");
+        }
+        if ((mode & 077) != 0) {
+            throw BypassException.badInput(dir + " is accessible to group or others (mode "
+                    + Integer.toOctalString(mode & 07777) + "); refusing to use it as the decision cache (chmod 700 " + dir + ")");
+        }
+    }
+
+    private static void checkParent(Path parent, int owner) throws IOException {
+        if (parent == null) {
+            return;
+        }
+        Map<String, Object> a = Files.readAttributes(parent, "unix:mode,uid");
+        int mode = (Integer) a.get("mode");
+        int uid = (Integer) a.get("uid");
+        boolean sticky = (mode & 01000) != 0;
+        if ((mode & 022) != 0 && !sticky) {
+            throw BypassException.badInput(parent + " is writable by others, who could replace the decision cache under it;"
+                    + " use a cache directory whose parent only root can write");
+        }
+        if (uid != 0 && uid != owner && !sticky) {
+            throw BypassException.badInput(parent + " is not owned by root, whose owner could replace the decision cache under"
+                    + " it; use a cache directory whose parent is root's");
+        }
+    }
+
+    private static void fsyncDir(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException ignored) {
+            // Some file systems refuse fsync on directories; the rename is still atomic.
+        }
+    }
+}
