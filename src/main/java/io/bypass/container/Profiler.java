@@ -365,16 +365,19 @@ public final class Profiler {
         // Without a program to tell, a vendor ABI is considered before the standard ABI its MPI also ships.
         String family = byFamily.keySet().stream().filter(f -> !f.equals(Sonames.MPI_ABI)).findFirst().orElse(Sonames.MPI_ABI);
         if (byFamily.size() > 1) {
-            // Both ABIs installed: the one the program loads is the one that matters.
-            for (String f : byFamily.keySet()) {
+            // Both ABIs installed: the one the program loads is the one that matters; a program that loads
+            // the standard ABI is a standard-ABI program (its vendor's libraries come with it).
+            List<String> order = new ArrayList<>(byFamily.keySet());
+            order.sort(java.util.Comparator.comparing(f -> f.equals(Sonames.MPI_ABI)));
+            for (String f : order) {
                 for (String soname : byFamily.get(f).keySet()) {
                     if (loadedByProgram.containsKey(soname)) {
                         family = f;
                     }
                 }
             }
-            findings.add(Finding.info("mpi-several", "the container has both MPICH-ABI and Open MPI libraries; "
-                    + family + " is the one considered"));
+            findings.add(Finding.info("mpi-several", "the container has MPI libraries of several families ("
+                    + String.join(", ", byFamily.keySet()) + "); " + family + " is the one considered"));
         }
         Map<String, ContainerLibrary> libs = byFamily.get(family);
         ContainerLibrary main = null;

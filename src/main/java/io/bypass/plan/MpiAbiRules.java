@@ -223,7 +223,8 @@ final class MpiAbiRules {
         if (!missing.isEmpty()) {
             findings.add(Finding.error("missing-symbols", "host MPI " + b.name() + " (" + hostName + " "
                     + hostMain.fileName() + ") lacks " + listSome(missing) + " that " + p.exec().path()
-                    + " imports through the standard ABI (" + both + ")",
+                    + " imports through the standard ABI (the container's " + containerMain.fileSoname() + " is "
+                    + displayName(containerImpl) + "'s " + containerFile + ")",
                     "the program needs an MPI that defines " + (missing.size() == 1 ? "it" : "them")
                     + ": run it on its own MPI (org.supercontainers.bypass.enabled=false) or ask the site for a bundle of"
                     + " another implementation").forBundle(b.name()));
