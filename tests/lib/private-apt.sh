@@ -6,7 +6,9 @@
 # points Dir::Etc::main and Dir::Etc::parts away from /etc/apt, so nothing in the host's
 # apt.conf.d applies (its Post-Invoke hooks, docker-clean; a proxy configured there neither).
 # Lists are kept compressed, no source package cache: about 20 MB of lists and 40 MB of cache
-# per suite besides the .debs.
+# per suite besides the .debs. Signatures are checked as usual, but not the Release file's
+# Valid-Until: sid's expires within days, and the mirror this machine reaches may lag behind it
+# (the stable suites carry no Valid-Until, so this changes nothing for them).
 #
 # Source it; it defines functions and changes nothing until one is called (bash, root).
 #
@@ -60,6 +62,7 @@ APT::Sandbox::User "root";
 Acquire::Languages "none";
 Acquire::GzipIndexes "true";
 Acquire::CompressionTypes::Order { "gz"; };
+Acquire::Check-Valid-Until "false";
 EOF
     if ! compgen -G "$d/state/lists/*_Packages*" >/dev/null \
         || [ -n "$(find "$d/state/lists" -maxdepth 1 -name '*_Release' -mtime +7)" ]; then

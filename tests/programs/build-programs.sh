@@ -20,6 +20,8 @@
 #     /usr/lib/x86_64-linux-gnu (-rpath-link there for its dependencies): DT_NEEDED
 #     libmpich.so.12, and no RPATH/RUNPATH, which is checked, as is that every GLIBC_* version
 #     a binary needs is defined by ROOTFS' own libc.so.6.
+#   ROOTFS with the MPI-5 standard ABI (libmpi_abi.so.1): OUTDIR/abi_* besides the above, see
+#     below (Open MPI's standard header comes from the suite's libopenmpi-dev).
 #   ROOTFS without MPI: OUTDIR/hello.
 # Prints one line per program to stderr.
 set -euo pipefail
@@ -47,7 +49,12 @@ if [ "${BYPASS_PRIVATE_APT_LOCKED:-}" != "$suite" ]; then
     private_apt_lock # (build-rootfs.sh holds it already)
 fi
 
-debs=$(private_apt_fetch_only libc6 libc6-dev linux-libc-dev libmpich-dev libfabric-dev)
+dev_packages=(libc6 libc6-dev linux-libc-dev libmpich-dev libfabric-dev)
+# The standard ABI's header of Open MPI is in libopenmpi-dev (MPICH's in libmpich-dev).
+if [ -e "$libdir/libmpi_abi.so.1" ] && [ -e "$libdir/libopen_mpi.so.40" ]; then
+    dev_packages+=(libopenmpi-dev)
+fi
+debs=$(private_apt_fetch_only "${dev_packages[@]}")
 sysroot=$cache/sysroot/$suite-$(sha256sum <<<"$debs" | cut -c1-12)
 if [ ! -f "$sysroot/.done" ]; then
     rm -rf "$sysroot.tmp"
@@ -106,6 +113,51 @@ cc() {
     gcc --sysroot="$sysroot" -B"$sysroot/usr/lib/x86_64-linux-gnu/" -O2 -Wall "$@" \
         -L"$sysroot/usr/lib/x86_64-linux-gnu" -L"$sysroot/lib/x86_64-linux-gnu"
 }
+
+# The MPI-5 standard ABI (ROOTFS with libmpi_abi.so.1, the link ldconfig makes): programs compiled
+# against the standard mpi.h of the rootfs' own MPI, as its mpicc_abi would, and linked with
+# -l:libmpi_abi.so.1: DT_NEEDED libmpi_abi.so.1 whichever implementation built them.
+#   abi_hello      always
+#   abi_pmpi_file  where the library defines PMPI_File_close (Open MPI 6; MPICH 5.0.2 does not)
+#   abi_attr_get   where it defines MPI_Attr_get (MPICH 5; Open MPI 6 dropped the MPI-1 functions)
+#   abi_fortran    also linked with the vendor's Fortran library (libmpi_mpifh.so.40 or
+#                  libmpichfort.so.12): a consumer the standard does not cover
+# The last three are linked with -z now: a missing function stops the program at start.
+if [ -e "$libdir/libmpi_abi.so.1" ]; then
+    if [ -e "$libdir/libopen_mpi.so.40" ]; then
+        abi_include=$sysroot/usr/lib/x86_64-linux-gnu/openmpi/include/standard_abi
+        fortran=libmpi_mpifh.so.40
+    else
+        abi_include=$sysroot/usr/lib/x86_64-linux-gnu/mpi_abi_mpich/include
+        fortran=libmpichfort.so.12
+    fi
+    grep -q '^#define MPI_ABI_VERSION' "$abi_include/mpi.h" \
+        || { echo "build-programs.sh: $abi_include/mpi.h is not a standard-ABI header" >&2; exit 1; }
+    abi_defined=$(nm -D --defined-only "$libdir/libmpi_abi.so.1" | awk '{ print $NF }')
+    abi_cc() { # PROGRAM [EXTRA...]
+        local prog=$1
+        shift
+        cc -I"$abi_include" -o "$outdir/$prog" "$here/$prog.c" -L"$libdir" "$@" -l:libmpi_abi.so.1 \
+            -Wl,-rpath-link,"$libdir" -Wl,--allow-shlib-undefined
+        check_binary "$outdir/$prog" libmpi_abi.so.1
+    }
+    abi_cc abi_hello
+    built_abi=abi_hello
+    if grep -qx PMPI_File_close <<<"$abi_defined"; then
+        abi_cc abi_pmpi_file -Wl,-z,now
+        built_abi+=" abi_pmpi_file"
+    fi
+    if grep -qx MPI_Attr_get <<<"$abi_defined"; then
+        abi_cc abi_attr_get -Wl,-z,now
+        built_abi+=" abi_attr_get"
+    fi
+    if [ -e "$libdir/$fortran" ]; then
+        abi_cc abi_fortran -Wl,-z,now -l:"$fortran"
+        check_binary "$outdir/abi_fortran" "$fortran"
+        built_abi+=" abi_fortran"
+    fi
+    echo "$built_abi against the standard ABI header ${abi_include#"$sysroot"} and $(readlink "$libdir/libmpi_abi.so.1")" >&2
+fi
 
 if [ ! -e "$libdir/libmpich.so.12" ]; then
     cc -o "$outdir/hello" "$here/hello.c"

@@ -10,7 +10,11 @@
 #   trixie          Debian 13: glibc 2.41, MPICH 4.2.1   (libc6 libmpich12 bash coreutils)
 #   trixie-nompi    Debian 13 without MPI                (libc6 bash coreutils)
 #   trixie-fabric   Debian 13 with libfabric 2.1, no MPI (libc6 libfabric1 bash coreutils)
-# (other suite names work the same way; these three are the ones the tests use.)
+#   sid             Debian unstable: MPICH 5.0.2, with the MPI-5 standard ABI
+#                   (libmpi_abi_mpich.so.1.0.0)          (libc6 libmpich12 bash coreutils)
+#   sid-openmpi     Debian unstable: Open MPI 6.0.0~rc2, with the standard ABI
+#                   (libmpi_abi_openmpi.so.1.0.0)        (libc6 libopenmpi40 bash coreutils)
+# (other suite names work the same way, SUITE-openmpi too; these are the ones the tests use.)
 # DEST defaults to ${BYPASS_TEST_CACHE:-<repo>/tests/.cache}/rootfs/FLAVOUR-KEY, where KEY hashes
 # the flavour, its package list and this recipe (this script, tests/lib/private-apt.sh and
 # tests/programs/), so an edited recipe builds a new rootfs and a stale one is never reused.
@@ -33,6 +37,8 @@
 #             /proc /sys /dev /run /root /app, /tmp 1777, and the files podman bind-mounts over
 #             with --rootfs (/etc/hostname, /etc/hosts, /etc/resolv.conf empty, /run/.containerenv,
 #             /etc/mtab -> ../proc/self/mounts): podman would otherwise create them in the rootfs
+#   links     the soname links no package ships but ldconfig's trigger makes on a real system
+#             (-X below leaves links alone): libmpi_abi.so.1 -> the file whose DT_SONAME it is
 #   ldconfig  the rootfs' /etc/ld.so.cache, written by the host's static ldconfig with -r (-X: no
 #             links touched). Nothing from the rootfs is ever executed on the host.
 #   programs  tests/programs/build-programs.sh: /app/mpi_hello and /app/mpi_new_call (the latter
@@ -47,13 +53,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${BYPASS_TEST_CACHE:-$repo/tests/.cache}
-usage="usage: build-rootfs.sh bullseye|trixie|trixie-nompi|trixie-fabric|SUITE[-nompi|-fabric] [DEST]"
+usage="usage: build-rootfs.sh bullseye|trixie|trixie-nompi|trixie-fabric|sid|sid-openmpi|SUITE[-nompi|-fabric|-openmpi] [DEST]"
 flavour=${1:?$usage}
 [ $# -le 2 ] || { echo "$usage" >&2; exit 2; }
 
 case "$flavour" in
     *-nompi) suite=${flavour%-nompi}; packages=(libc6 bash coreutils) ;;
     *-fabric) suite=${flavour%-fabric}; packages=(libc6 libfabric1 bash coreutils) ;;
+    *-openmpi) suite=${flavour%-openmpi}; packages=(libc6 libopenmpi40 bash coreutils) ;;
     *) suite=$flavour; packages=(libc6 libmpich12 bash coreutils) ;;
 esac
 if ! [[ "$suite" =~ ^[a-z]+$ ]]; then
@@ -203,6 +210,17 @@ for f in etc/hostname etc/hosts etc/resolv.conf run/.containerenv; do
 done
 [ -e "$tmp/etc/mtab" ] || [ -L "$tmp/etc/mtab" ] || ln -s ../proc/self/mounts "$tmp/etc/mtab"
 log "etc: passwd, group, ld.so.conf, podman's mount points; /proc /sys /dev /run /root /app /tmp"
+
+abi_links=""
+for lib in "$tmp"/usr/lib/x86_64-linux-gnu/libmpi_abi_*.so.*; do
+    [ -f "$lib" ] && [ ! -L "$lib" ] || continue
+    soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+    if [ -n "$soname" ] && [ ! -e "$tmp/usr/lib/x86_64-linux-gnu/$soname" ]; then
+        ln -s "${lib##*/}" "$tmp/usr/lib/x86_64-linux-gnu/$soname"
+        abi_links+=" $soname -> ${lib##*/}"
+    fi
+done
+log "links:${abi_links:- none needed}"
 
 had_ldconfig_dir=$([ -d "$tmp/var/cache/ldconfig" ] && echo yes || echo no)
 ldconfig -X -r "$tmp"

@@ -61,7 +61,7 @@ public record ContainerProfile(
     /**
      * The container's MPI.
      *
-     * @param family         "mpich" (MPICH ABI) or "openmpi"
+     * @param family         "mpich" (MPICH ABI), "openmpi" or "mpi-abi" (the MPI-5 standard ABI)
      * @param libraries      the MPI libraries present, by soname
      * @param libtoolVersion of the main library (libmpi/libmpich), e.g. "12.4.1"
      */
@@ -103,6 +103,10 @@ public record ContainerProfile(
         }
     }
 
-    public record Import(String symbol, String version, String importedBy) {
+    /** @param weak a weak undefined reference: the loader leaves it null when nothing defines it */
+    public record Import(String symbol, String version, String importedBy, boolean weak) {
+        public Import(String symbol, String version, String importedBy) {
+            this(symbol, version, importedBy, false);
+        }
     }
 }

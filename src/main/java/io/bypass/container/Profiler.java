@@ -34,7 +34,8 @@ public final class Profiler {
             "libmpi.so.12", "libmpich.so.12", "libmpicxx.so.12", "libmpichcxx.so.12", "libmpifort.so.12",
             "libmpichfort.so.12", "libmpichf90.so.12",
             "libmpi.so.40", "libmpi_mpifh.so.40", "libmpi_usempif08.so.40", "libmpi_usempi_ignore_tkr.so.40",
-            "libmpi_cxx.so.40", "libmpi.so.20", "libmpi.so.1");
+            "libmpi_cxx.so.40", "libmpi.so.20", "libmpi.so.1",
+            "libmpi_abi.so.1", "libpmpi_abi.so.1");
     public static final String LIBFABRIC = "libfabric.so.1";
     public static final String CUDA_COMPAT_DIR = "/usr/local/cuda/compat";
     private static final java.util.regex.Pattern CUDA_COMPAT = java.util.regex.Pattern.compile("libcuda\\.so\\.(\\d+\\.\\d+(\\.\\d+)?)");
@@ -125,7 +126,7 @@ public final class Profiler {
                 String fileName = l.path().substring(l.path().lastIndexOf('/') + 1);
                 loadedBySoname.putIfAbsent(fileName, l);
                 for (ElfFacts.DynamicSymbol s : l.facts().undefinedSymbols()) {
-                    imports.add(new ContainerProfile.Import(s.name(), s.version(), l.canonicalPath()));
+                    imports.add(new ContainerProfile.Import(s.name(), s.version(), l.canonicalPath(), "WEAK".equals(s.binding())));
                 }
             }
             for (Map.Entry<String, String> m : closure.missing().entrySet()) {
@@ -391,18 +392,22 @@ public final class Profiler {
         if (byFamily.isEmpty()) {
             return null;
         }
-        String family = byFamily.keySet().iterator().next();
+        // Without a program to tell, a vendor ABI is considered before the standard ABI its MPI also ships.
+        String family = byFamily.keySet().stream().filter(f -> !f.equals(Sonames.MPI_ABI)).findFirst().orElse(Sonames.MPI_ABI);
         if (byFamily.size() > 1) {
-            // Both ABIs installed: the one the program loads is the one that matters.
-            for (String f : byFamily.keySet()) {
+            // Both ABIs installed: the one the program loads is the one that matters; a program that loads
+            // the standard ABI is a standard-ABI program (its vendor's libraries come with it).
+            List<String> order = new ArrayList<>(byFamily.keySet());
+            order.sort(java.util.Comparator.comparing(f -> f.equals(Sonames.MPI_ABI)));
+            for (String f : order) {
                 for (String soname : byFamily.get(f).keySet()) {
                     if (loadedByProgram.containsKey(soname)) {
                         family = f;
                     }
                 }
             }
-            findings.add(Finding.info("mpi-several", "the container has both MPICH-ABI and Open MPI libraries; "
-                    + family + " is the one considered"));
+            findings.add(Finding.info("mpi-several", "the container has MPI libraries of several families ("
+                    + String.join(", ", byFamily.keySet()) + "); " + family + " is the one considered"));
         }
         Map<String, ContainerLibrary> libs = byFamily.get(family);
         ContainerLibrary main = null;

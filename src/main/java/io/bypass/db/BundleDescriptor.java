@@ -24,6 +24,9 @@ import java.util.regex.Pattern;
  * @param env                 environment the bundle needs inside the container
  * @param properties          facts the admin knows and bypass cannot read from files, e.g.
  *                            "cuda.brand" = "tesla", "cuda.arch" = "8.0" (copied into the entry)
+ * @param libraryPath         host directories searched first for the libraries' dependencies at
+ *                            registration, as the host loader searches LD_LIBRARY_PATH (what the
+ *                            site's environment module sets for an MPI installed off the default path)
  */
 public record BundleDescriptor(
         String name,
@@ -39,7 +42,8 @@ public record BundleDescriptor(
         Activation activation,
         MpiSettings mpi,
         GlibcSettings glibc,
-        Map<String, String> properties) {
+        Map<String, String> properties,
+        List<String> libraryPath) {
 
     public static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
 
@@ -92,11 +96,22 @@ public record BundleDescriptor(
         devices = List.copyOf(devices);
         env = Map.copyOf(env);
         properties = Map.copyOf(properties);
+        libraryPath = List.copyOf(libraryPath);
+    }
+
+    /** A descriptor without a libraryPath. */
+    public BundleDescriptor(String name, BundleKind kind, String version, String description, List<String> libraries,
+                            Dependencies dependencies, List<String> excludeDependencies, List<ExtraMount> mounts,
+                            List<String> devices, Map<String, String> env, Activation activation, MpiSettings mpi,
+                            GlibcSettings glibc, Map<String, String> properties) {
+        this(name, kind, version, description, libraries, dependencies, excludeDependencies, mounts, devices, env, activation,
+                mpi, glibc, properties, List.of());
     }
 
     public static BundleDescriptor fromJson(JsonNode node, String where) {
         Fields f = Fields.of(node, where).onlyKnown("$schema", "name", "kind", "version", "description", "libraries",
-                "dependencies", "excludeDependencies", "mounts", "devices", "env", "activation", "mpi", "glibc", "properties");
+                "dependencies", "excludeDependencies", "mounts", "devices", "env", "activation", "mpi", "glibc", "properties",
+                "libraryPath");
         String name = f.string("name");
         if (!NAME.matcher(name).matches()) {
             throw BypassException.badInput(f.where("name") + ": '" + name
@@ -117,6 +132,10 @@ public record BundleDescriptor(
         }
         if (libraries.isEmpty() && devices.isEmpty() && !f.has("mounts")) {
             throw BypassException.badInput(f.where("libraries") + ": a bundle needs at least one library, device or mount");
+        }
+        List<String> libraryPath = f.stringList("libraryPath");
+        for (int i = 0; i < libraryPath.size(); i++) {
+            requireAbsolute(libraryPath.get(i), f.where("libraryPath[" + i + "]"));
         }
         String deps = f.optString("dependencies", "closure");
         Dependencies dependencies = switch (deps) {
@@ -148,8 +167,8 @@ public record BundleDescriptor(
         if (m != null) {
             m.onlyKnown("family", "abiCheck");
             String family = m.optString("family", null);
-            if (family != null && !family.equals("mpich") && !family.equals("openmpi")) {
-                throw BypassException.badInput(m.where("family") + ": '" + family + "' (use mpich or openmpi)");
+            if (family != null && !family.equals("mpich") && !family.equals("openmpi") && !family.equals("mpi-abi")) {
+                throw BypassException.badInput(m.where("family") + ": '" + family + "' (use mpich, openmpi or mpi-abi)");
             }
             String check = m.optString("abiCheck", null);
             if (check != null) {
@@ -165,7 +184,7 @@ public record BundleDescriptor(
         }
         return new BundleDescriptor(name, kind, f.optString("version", null), f.optString("description", null),
                 libraries, dependencies, f.stringList("excludeDependencies"), mounts, devices, env, activation, mpi, glibc,
-                f.stringMap("properties"));
+                f.stringMap("properties"), libraryPath);
     }
 
     private static String requireAbsolute(String path, String where) {
@@ -233,6 +252,9 @@ public record BundleDescriptor(
         }
         if (glibc.replaceOlder()) {
             o.putObject("glibc").put("replaceOlder", true);
+        }
+        if (!libraryPath.isEmpty()) {
+            o.set("libraryPath", Json.array(libraryPath));
         }
         if (!properties.isEmpty()) {
             ObjectNode pr = o.putObject("properties");

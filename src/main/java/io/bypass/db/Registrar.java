@@ -52,6 +52,9 @@ public final class Registrar {
     }
 
     public BundleEntry register(BundleDescriptor d, String where) {
+        // The bundle's libraryPath is searched first, as LD_LIBRARY_PATH is by the host loader.
+        LibraryResolver resolver = d.libraryPath().isEmpty() ? this.resolver
+                : new LibraryResolver(this.resolver.view(), "ELF64", machine, d.libraryPath());
         Map<String, RegisteredFile> files = new LinkedHashMap<>();
         List<LibraryResolver.Loaded> roots = new ArrayList<>();
         for (int i = 0; i < d.libraries().size(); i++) {
@@ -150,18 +153,21 @@ public final class Registrar {
         if (d.kind() == BundleKind.MPI) {
             String family = d.mpi().family();
             if (family == null) {
+                // A vendor ABI names the family; the standard ABI (libmpi_abi.so.1) only when it is alone.
                 for (RegisteredFile f : files.values()) {
-                    if (f.role() == RegisteredFile.Role.LIBRARY && Sonames.mpiFamily(f.soname()) != null) {
-                        family = Sonames.mpiFamily(f.soname());
-                        break;
+                    String fam = Sonames.mpiFamily(f.soname());
+                    if (f.role() == RegisteredFile.Role.LIBRARY && fam != null && (family == null || family.equals(Sonames.MPI_ABI))) {
+                        family = fam;
                     }
                 }
             }
             if (family == null) {
                 throw BypassException.badInput(where + " mpi.family: none of the libraries has an MPI soname "
-                        + "(libmpi.so.12, libmpich.so.12, libmpi.so.40, ...); set mpi.family to mpich or openmpi");
+                        + "(libmpi.so.12, libmpich.so.12, libmpi.so.40, libmpi_abi.so.1, ...); set mpi.family to mpich, openmpi"
+                        + " or mpi-abi");
             }
             props.put("mpi.family", family);
+            props.putAll(MpiAbiProbe.properties(new ArrayList<>(files.values()), d.properties()));
         }
         if (d.kind() == BundleKind.GLIBC) {
             RegisteredFile libc = null;

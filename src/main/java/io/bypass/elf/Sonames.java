@@ -63,10 +63,41 @@ public final class Sonames {
         return i < 0 ? soname : soname.substring(0, i);
     }
 
-    /** "mpich" for the MPICH ABI sonames, "openmpi" for Open MPI's, else null. */
+    /** The family of the MPI-5 standard ABI (libmpi_abi.so.1), which every implementation may provide. */
+    public static final String MPI_ABI = "mpi-abi";
+
+    /** libmpi_abi.so.N (and libpmpi_abi.so.N, for an implementation that splits the profiling layer off). */
+    public static boolean isStandardMpiAbi(String soname) {
+        if (soname == null) {
+            return false;
+        }
+        String stem = stem(soname);
+        return (stem.equals("libmpi_abi") || stem.equals("libpmpi_abi")) && major(soname) >= 0;
+    }
+
+    /**
+     * The implementation whose Fortran bindings a vendor Fortran MPI library is ("mpich" for
+     * libmpichfort/libmpichf90, "openmpi" for libmpi_mpifh, libmpi_usempif08, ...), else null. The
+     * MPI standard defines no Fortran ABI: these work only with the MPI they were built with.
+     */
+    public static String fortranMpiVendor(String soname) {
+        if (soname == null) {
+            return null;
+        }
+        return switch (stem(soname)) {
+            case "libmpichfort", "libmpichf90", "libmpifort" -> "mpich";
+            case "libmpi_mpifh", "libmpi_usempif08", "libmpi_usempi_ignore_tkr", "libmpi_usempi" -> "openmpi";
+            default -> null;
+        };
+    }
+
+    /** "mpich" for the MPICH ABI sonames, "openmpi" for Open MPI's, "mpi-abi" for the standard ABI, else null. */
     public static String mpiFamily(String soname) {
         if (soname == null) {
             return null;
+        }
+        if (isStandardMpiAbi(soname)) {
+            return MPI_ABI;
         }
         String stem = stem(soname);
         String ver = versionSuffix(soname);

@@ -120,7 +120,7 @@ public final class Matcher {
         out.add(glibc != null ? new Dimension("glibc", Colour.RED, glibc.message())
                 : new Dimension("glibc", Colour.GREEN, "container glibc " + p.libc().version() + "; host " + host.glibc()));
         Finding mpiError = null;
-        for (String code : List.of("abi-major-mismatch", "abi-minor-mismatch", "missing-symbols", "mpi-family-mismatch", "abi-unknown")) {
+        for (String code : List.of("abi-major-mismatch", "abi-minor-mismatch", "missing-symbols", "mpi-family-mismatch", "abi-unknown", "mpi-fortran-abi")) {
             mpiError = mpiError != null ? mpiError : find(plan, code);
         }
         if (p.mpi() == null) {

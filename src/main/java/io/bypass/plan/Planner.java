@@ -62,10 +62,12 @@ public final class Planner {
         for (BundleEntry b : selected) {
             names.add(b.name());
             int errorsBefore = errorCount(findings);
-            if (b.kind() == BundleKind.MPI) {
+            boolean standardAbi = b.kind() == BundleKind.MPI && MpiAbiRules.applies(b, profile);
+            if (b.kind() == BundleKind.MPI && !standardAbi) {
                 checkMpi(b, profile, policy, findings);
             }
             StackRules.Selection selection = switch (b.kind()) {
+                case MPI -> standardAbi ? MpiAbiRules.check(b, profile, findings) : StackRules.all(b);
                 case CUDA -> StackRules.cuda(b, profile, findings);
                 case LIBFABRIC -> StackRules.libfabric(b, profile, findings);
                 default -> StackRules.all(b);
@@ -181,7 +183,7 @@ public final class Planner {
                 if ("mpi_system".equals(mode) || "mpi_replace".equals(mode)) {
                     yield true;
                 }
-                yield p.mpi() != null && p.mpi().family().equals(b.property("mpi.family"));
+                yield p.mpi() != null && MpiAbiRules.serves(b, p.mpi().family());
             }
             case LIBFABRIC -> p.libfabric() != null || "libfabric_inject".equals(mode);
             case CUDA -> {
