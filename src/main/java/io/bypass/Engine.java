@@ -27,11 +27,18 @@ public final class Engine {
 
     public static Result decide(Database db, Path rootfs, Map<String, String> annotations, Map<String, String> env,
                                 String exec, boolean execMustBeElf, Policy policy) {
+        return decide(db, rootfs, annotations, env, exec == null ? List.of() : List.of(exec), execMustBeElf, policy);
+    }
+
+    /** @param args the container's whole command line (process.args): a shell's -c string is read too */
+    public static Result decide(Database db, Path rootfs, Map<String, String> annotations, Map<String, String> env,
+                                List<String> args, boolean execMustBeElf, Policy policy) {
+        String exec = args.isEmpty() ? null : args.get(0);
         long t0 = System.nanoTime();
         List<BundleEntry> bundles = db.loadAll();
         long t1 = System.nanoTime();
         ContainerProfile profile = Profiler.profile(new Profiler.Request(rootfs, annotations, env, exec, execMustBeElf,
-                sonamesOfInterest(bundles)));
+                sonamesOfInterest(bundles), args));
         long t2 = System.nanoTime();
         Plan plan = Planner.plan(profile, bundles, policy);
         if (Boolean.getBoolean("bypass.trace")) {

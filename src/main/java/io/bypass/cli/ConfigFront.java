@@ -39,7 +39,7 @@ final class ConfigFront {
             return new Outcome(null, null);
         }
         String exec = config.args().isEmpty() ? null : config.args().get(0);
-        Engine.Result r = Engine.decide(db, config.rootfs(), config.annotations(), config.env(), exec, false, Policy.DEFAULT);
+        Engine.Result r = Engine.decide(db, config.rootfs(), config.annotations(), config.env(), config.args(), false, Policy.DEFAULT);
         Plan plan = r.plan();
         return switch (plan.verdict()) {
             case NONE -> new Outcome(null, plan);

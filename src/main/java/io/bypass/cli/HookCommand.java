@@ -94,7 +94,7 @@ final class HookCommand implements Callable<Integer> {
         }
         String exec = oci.args().isEmpty() ? null : oci.args().get(0);
         trace("config read", start);
-        Engine.Result r = Engine.decide(db, oci.rootfs(), annotations, oci.env(), exec, false, new Policy(config.abiCheck()));
+        Engine.Result r = Engine.decide(db, oci.rootfs(), annotations, oci.env(), oci.args(), false, new Policy(config.abiCheck()));
         trace("decided", start);
         Plan plan = r.plan();
         List<String> codes = new ArrayList<>();

@@ -14,6 +14,11 @@ import java.util.Optional;
  *                   ld.so.cache entries in cache order, or the standard ones that exist
  * @param libraries the libraries looked up, by soname (absent sonames are not in the map)
  * @param findings  observations made while profiling (e.g. an annotation contradicting the rootfs)
+ * @param consumerScope "program" (the entrypoint's closure), "script" (the programs a script runs,
+ *                  with their closures), "image" (every consumer in the image: an interpreter, a
+ *                  script whose targets cannot be known, no program) or "none"
+ * @param consumers the objects whose imports were taken ({@link Exec#imports()} holds them)
+ * @param providers for each soname of interest, every file of the image providing it
  */
 public record ContainerProfile(
         String rootfs,
@@ -29,9 +34,23 @@ public record ContainerProfile(
         Exec exec,
         Map<String, String> annotations,
         Map<String, String> env,
-        List<Finding> findings) {
+        List<Finding> findings,
+        String consumerScope,
+        List<Consumer> consumers,
+        Map<String, List<String>> providers) {
+
+    /** A profile without image-wide analysis (tests, and a profile stopped by its budget). */
+    public ContainerProfile(String rootfs, String elfClass, String machine, Libc libc, boolean hasLdCache,
+                            List<String> loaderDirs, Map<String, ContainerLibrary> libraries, Mpi mpi, Libfabric libfabric,
+                            CudaCompat cudaCompat, Exec exec, Map<String, String> annotations, Map<String, String> env,
+                            List<Finding> findings) {
+        this(rootfs, elfClass, machine, libc, hasLdCache, loaderDirs, libraries, mpi, libfabric, cudaCompat, exec,
+                annotations, env, findings, exec == null ? "none" : "program", List.of(), Map.of());
+    }
 
     public ContainerProfile {
+        consumers = List.copyOf(consumers);
+        providers = Map.copyOf(providers);
         loaderDirs = List.copyOf(loaderDirs);
         libraries = Map.copyOf(libraries);
         annotations = Map.copyOf(annotations);
@@ -101,6 +120,34 @@ public record ContainerProfile(
             missing = Map.copyOf(missing);
             imports = List.copyOf(imports);
         }
+    }
+
+    /**
+     * An object of the image that binds to an MPI or libfabric library: its imports are checked
+     * against what the host library that replaces it defines.
+     *
+     * @param why     how it was found ("loaded by /app/solver", "in the image: /usr/lib/python3/...")
+     * @param bindNow bound at load: a missing symbol stops the program at start
+     */
+    public record Consumer(String path, String why, boolean bindNow, List<String> needed) {
+        public Consumer {
+            needed = List.copyOf(needed);
+        }
+    }
+
+    /** The files of the image that provide a soname (every copy, in any searched place). */
+    public List<String> providersOf(String soname) {
+        return providers.getOrDefault(soname, List.of());
+    }
+
+    /** The consumer at a path, if it is one. */
+    public Optional<Consumer> consumer(String path) {
+        for (Consumer c : consumers) {
+            if (c.path().equals(path)) {
+                return Optional.of(c);
+            }
+        }
+        return Optional.empty();
     }
 
     /** @param weak a weak undefined reference: the loader leaves it null when nothing defines it */

@@ -467,6 +467,23 @@ public final class ContainerRoot implements AutoCloseable {
         }
     }
 
+    /** A directory entry as getdents64 gives it: the name and the d_type (no stat needed). */
+    public record DirEntry(String name, int type) {
+        public static final int DT_UNKNOWN = 0, DT_DIR = 4, DT_REG = 8, DT_LNK = 10;
+
+        public boolean isDirectory() {
+            return type == DT_DIR;
+        }
+
+        public boolean isRegularFile() {
+            return type == DT_REG;
+        }
+
+        public boolean isSymbolicLink() {
+            return type == DT_LNK;
+        }
+    }
+
     /**
      * The names in a container directory (symlinks followed), sorted. Empty when it is missing or
      * not a directory.
@@ -474,6 +491,15 @@ public final class ContainerRoot implements AutoCloseable {
      * @throws ProfileBudget.Exceeded past the budget's directory entries
      */
     public List<String> list(String dir) {
+        List<String> names = new ArrayList<>();
+        for (DirEntry e : listEntries(dir)) {
+            names.add(e.name());
+        }
+        return names;
+    }
+
+    /** The entries of a container directory (symlinks to it followed), sorted by name; see {@link #list}. */
+    public List<DirEntry> listEntries(String dir) {
         checkPath(dir);
         budget.lookup(dir);
         StringBuilder canonical = canonicalBuffer();
@@ -491,7 +517,7 @@ public final class ContainerRoot implements AutoCloseable {
             }
             fd = Posix.openat(Posix.AT_FDCWD, Posix.cString("/proc/self/fd/" + pathFd),
                     Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_CLOEXEC, 0);
-            List<String> names = new ArrayList<>();
+            List<DirEntry> entries = new ArrayList<>();
             byte[] buf = new byte[32 << 10];
             while (true) {
                 long n = Posix.syscall(Posix.SYS_GETDENTS64, fd, buf, buf.length);
@@ -505,20 +531,21 @@ public final class ContainerRoot implements AutoCloseable {
                     if (reclen == 0 || pos + reclen > n) {
                         break;
                     }
+                    int type = Byte.toUnsignedInt(buf[pos + 18]);
                     int end = pos + 19;
                     while (end < pos + reclen && buf[end] != 0) {
                         end++;
                     }
                     String name = new String(buf, pos + 19, end - pos - 19, StandardCharsets.UTF_8);
                     if (!name.equals(".") && !name.equals("..")) {
-                        names.add(name);
-                        budget.dirEntry(node.path(), names.size());
+                        entries.add(new DirEntry(name, type));
+                        budget.dirEntry(node.path(), entries.size());
                     }
                     pos += reclen;
                 }
             }
-            names.sort(null);
-            return names;
+            entries.sort(java.util.Comparator.comparing(DirEntry::name));
+            return entries;
         } catch (LastErrorException e) {
             return List.of();
         } finally {

@@ -58,9 +58,19 @@ public final class Profiler {
      *                       whose entrypoint may legitimately be a script
      * @param extraSonames   sonames to look up besides the fixed ones (those the database's bundles
      *                       provide or need)
+     * @param args           the whole command line (process.args); empty means just {@code exec}
      */
     public record Request(Path rootfs, Map<String, String> annotations, Map<String, String> env, String exec,
-                          boolean execMustBeElf, Collection<String> extraSonames) {
+                          boolean execMustBeElf, Collection<String> extraSonames, List<String> args) {
+        public Request {
+            args = args == null || args.isEmpty() ? (exec == null ? List.of() : List.of(exec)) : List.copyOf(args);
+        }
+
+        /** A request for the program alone, without its arguments. */
+        public Request(Path rootfs, Map<String, String> annotations, Map<String, String> env, String exec,
+                       boolean execMustBeElf, Collection<String> extraSonames) {
+            this(rootfs, annotations, env, exec, execMustBeElf, extraSonames, List.of());
+        }
     }
 
     private Profiler() {
@@ -98,42 +108,150 @@ public final class Profiler {
         }
         List<String> ldLibraryPath = splitPath(req.env().get("LD_LIBRARY_PATH"));
 
-        // The program decides the ABI (class and machine); the host's is the default.
-        String elfClass = "ELF64";
-        String machine = hostMachine();
-        LibraryResolver.Loaded program = null;
-        if (req.exec() != null) {
-            program = loadProgram(root, view, req, findings);
-            if (program != null) {
-                elfClass = program.facts().elfClass();
-                machine = program.facts().machine();
+        // What the entrypoint really runs: the programs whose closures are checked, or the image.
+        EntryPoint.Result entry;
+        List<LibraryResolver.Loaded> programs = new ArrayList<>();
+        List<EntryPoint.Target> programTargets = new ArrayList<>();
+        if (req.execMustBeElf() && req.exec() != null) {
+            // `check --exec`: a program that is not there is a mistake of the caller's.
+            String path = req.exec().contains("/") ? req.exec() : null;
+            if (path != null && !root.isRegularFile(path.startsWith("/") ? path : "/" + path)) {
+                throw BypassException.badInput("--exec: program " + path + " does not exist in the container"
+                        + " (or is not a regular file)");
             }
         }
+        entry = EntryPoint.analyse(root, req.args(), req.env());
+        if (req.execMustBeElf() && entry.targets().isEmpty() && entry.wholeImage() != null
+                && (entry.wholeImage().contains("is not found in the container")
+                || entry.wholeImage().contains("is not an ELF program"))) {
+            throw BypassException.badInput("--exec: " + entry.wholeImage());
+        }
+        LibraryResolver loader = new LibraryResolver(view, "ELF64", hostMachine(), List.of());
+        for (EntryPoint.Target t : entry.targets()) {
+            try {
+                programs.add(loader.load(t.path(), "program"));
+                programTargets.add(t);
+            } catch (ProfileBudget.Exceeded e) {
+                throw e;
+            } catch (BypassException e) {
+                if (req.execMustBeElf() && programs.isEmpty() && entry.targets().size() == 1) {
+                    throw BypassException.badInput("--exec: " + e.getMessage());
+                }
+                findings.add(Finding.info("program-not-checked", e.getMessage()));
+            }
+        }
+        // The first program decides the ABI (class and machine); the host's is the default.
+        String elfClass = programs.isEmpty() ? "ELF64" : programs.get(0).facts().elfClass();
+        String machine = programs.isEmpty() ? hostMachine() : programs.get(0).facts().machine();
         LibraryResolver resolver = new LibraryResolver(view, elfClass, machine, ldLibraryPath, Profiler::symbolsMatter,
                 root.budget());
 
         ContainerProfile.Exec exec = null;
         Map<String, LibraryResolver.Loaded> loadedBySoname = new LinkedHashMap<>();
-        if (program != null) {
-            LibraryResolver.Closure closure = resolver.closure(program, true);
-            List<String> loaded = new ArrayList<>();
-            List<ContainerProfile.Import> imports = new ArrayList<>();
+        Map<String, ContainerProfile.Consumer> consumers = new LinkedHashMap<>();
+        List<String> loaded = new ArrayList<>();
+        List<ContainerProfile.Import> imports = new ArrayList<>();
+        Map<String, String> missing = new LinkedHashMap<>();
+        Set<String> consumerSonames = consumerSonames(req, view.ldCache());
+        for (int i = 0; i < programs.size(); i++) {
+            LibraryResolver.Loaded program = programs.get(i);
+            EntryPoint.Target target = programTargets.get(i);
+            // A search path the script sets in front of the program is the one its loader uses.
+            LibraryResolver r = java.util.Objects.equals(target.ldLibraryPath(), req.env().get("LD_LIBRARY_PATH")) ? resolver
+                    : new LibraryResolver(view, elfClass, machine, splitPath(target.ldLibraryPath()), Profiler::symbolsMatter,
+                    root.budget());
+            LibraryResolver.Closure closure = r.closure(program, true);
+            Set<String> closureConsumers = closureConsumers(closure, consumerSonames);
             for (LibraryResolver.Loaded l : closure.objects()) {
-                loaded.add(l.canonicalPath());
+                if (!loaded.contains(l.canonicalPath())) {
+                    loaded.add(l.canonicalPath());
+                }
                 if (l != program && l.facts().soname() != null) {
                     loadedBySoname.putIfAbsent(l.facts().soname(), l);
                 }
                 String fileName = l.path().substring(l.path().lastIndexOf('/') + 1);
                 loadedBySoname.putIfAbsent(fileName, l);
-                for (ElfFacts.DynamicSymbol s : l.facts().undefinedSymbols()) {
-                    imports.add(new ContainerProfile.Import(s.name(), s.version(), l.canonicalPath(), "WEAK".equals(s.binding())));
+                if (consumers.containsKey(l.canonicalPath())) {
+                    continue;
+                }
+                addImports(l.canonicalPath(), l.facts(), imports);
+                if (closureConsumers.contains(l.canonicalPath())) {
+                    consumers.put(l.canonicalPath(), new ContainerProfile.Consumer(l.canonicalPath(),
+                            (l == program ? "" : "loaded by ") + program.canonicalPath() + " (" + target.why() + ")",
+                            l.facts().bindNow(), l.facts().needed()));
                 }
             }
-            for (Map.Entry<String, String> m : closure.missing().entrySet()) {
-                findings.add(Finding.warning("library-not-found", "the container's loader finds no " + m.getKey()
-                        + " (needed by " + m.getValue() + ")", "the program may fail to start unless a bundle provides it"));
+            closure.missing().forEach(missing::putIfAbsent);
+        }
+        for (Map.Entry<String, String> m : missing.entrySet()) {
+            findings.add(Finding.warning("library-not-found", "the container's loader finds no " + m.getKey()
+                    + " (needed by " + m.getValue() + ")", "the program may fail to start unless a bundle provides it"));
+        }
+
+        // Every copy of a library of interest anywhere a loader or a script could take it from,
+        // and, when the targets are not all there is, every consumer in the image.
+        LdCache cache = view.ldCache();
+        Set<String> interest = new LinkedHashSet<>(consumerSonames);
+        for (String so : req.extraSonames()) {
+            if (!Sonames.isGlibcFamily(so)) {
+                interest.add(so);
             }
-            exec = new ContainerProfile.Exec(req.exec(), program.canonicalPath(), loaded, closure.missing(), imports);
+        }
+        ImageScan scan = new ImageScan(root, view, elfClass, machine, interest);
+        for (String d : loaderDirs(cache, resolver, root)) {
+            scan.flat(d);
+        }
+        for (String d : resolver.defaultDirs()) {
+            scan.flat(d);
+        }
+        for (String d : ldLibraryPath) {
+            scan.flat(d);
+        }
+        for (EntryPoint.Target t : programTargets) {
+            for (String d : splitPath(t.ldLibraryPath())) {
+                scan.flat(d);
+            }
+        }
+        for (String d : splitPath(req.env().getOrDefault("PATH", DEFAULT_PATH))) {
+            scan.flat(d);
+        }
+        for (String prefix : ImageScan.PREFIXES) {
+            scan.tree(prefix);
+        }
+        if (scan.incomplete() != null) {
+            findings.add(Finding.warning("scan-incomplete", "the image was not searched to the end: " + scan.incomplete()
+                    + "; copies of MPI libraries and their consumers past that point were not checked",
+                    "keep software in fewer files under /opt, /usr/local and /app, or give the program to check"));
+        }
+        String scope;
+        if (entry.wholeImage() != null) {
+            scope = "image";
+            findings.add(Finding.info("consumers-image", "every MPI consumer in the image is checked: "
+                    + entry.wholeImage()));
+            int added = 0;
+            for (String path : scan.consumersOf(consumerSonames)) {
+                if (consumers.containsKey(path) || added >= MAX_IMAGE_CONSUMERS) {
+                    continue;
+                }
+                Optional<FileView.ElfFile> elf = readConsumer(view, path);
+                if (elf.isEmpty()) {
+                    continue;
+                }
+                added++;
+                addImports(path, elf.get().facts(), imports);
+                if (!loaded.contains(path)) {
+                    loaded.add(path);
+                }
+                consumers.put(path, new ContainerProfile.Consumer(path, "in the image", elf.get().facts().bindNow(),
+                        elf.get().facts().needed()));
+            }
+        } else {
+            scope = programs.size() > 1 || !entry.notes().isEmpty() ? "script" : "program";
+        }
+        if (!programs.isEmpty() || "image".equals(scope)) {
+            String shown = req.exec() != null ? req.exec() : "the image";
+            exec = new ContainerProfile.Exec(shown, programs.isEmpty() ? null : programs.get(0).canonicalPath(), loaded,
+                    missing, imports);
         }
 
         ContainerProfile.Libc libc = detectLibc(resolver, view, root);
@@ -141,7 +259,6 @@ public final class Profiler {
         Set<String> wanted = new LinkedHashSet<>(MPI_SONAMES);
         wanted.add(LIBFABRIC);
         wanted.addAll(req.extraSonames());
-        LdCache cache = view.ldCache();
         if (cache != null) {
             for (LdCache.Entry e : cache.entries()) {
                 if (Sonames.mpiFamily(e.soname()) != null) {
@@ -177,7 +294,73 @@ public final class Profiler {
         }
         return new ContainerProfile(root.hostDir().toString(), elfClass, machine, libc, cache != null,
                 loaderDirs(cache, resolver, root), libraries, mpi,
-                libfabric, cudaCompat, exec, req.annotations(), req.env(), findings);
+                libfabric, cudaCompat, exec, req.annotations(), req.env(), findings, scope,
+                new ArrayList<>(consumers.values()), scan.providers());
+    }
+
+    /** Consumers read with their symbols in an image-wide profile, at most. */
+    static final int MAX_IMAGE_CONSUMERS = 2_000;
+
+    /** The sonames whose consumers are checked: every MPI library and libfabric. */
+    static Set<String> consumerSonames(Request req, LdCache cache) {
+        Set<String> out = new LinkedHashSet<>(MPI_SONAMES);
+        out.add(LIBFABRIC);
+        for (String so : req.extraSonames()) {
+            if (Sonames.mpiFamily(so) != null) {
+                out.add(so);
+            }
+        }
+        if (cache != null) {
+            for (LdCache.Entry e : cache.entries()) {
+                if (Sonames.mpiFamily(e.soname()) != null) {
+                    out.add(e.soname());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The objects of a closure that bind to a soname of interest, directly or through a consumer library. */
+    private static Set<String> closureConsumers(LibraryResolver.Closure closure, Set<String> sonames) {
+        Set<String> consumers = new LinkedHashSet<>();
+        Set<String> needs = new java.util.HashSet<>(sonames);
+        boolean added = true;
+        while (added) {
+            added = false;
+            for (LibraryResolver.Loaded l : closure.objects()) {
+                if (consumers.contains(l.canonicalPath())) {
+                    continue;
+                }
+                for (String n : l.facts().needed()) {
+                    if (needs.contains(n)) {
+                        consumers.add(l.canonicalPath());
+                        String so = l.facts().soname();
+                        if (so != null && !sonames.contains(so)) {
+                            needs.add(so);
+                        }
+                        added = true;
+                        break;
+                    }
+                }
+            }
+        }
+        return consumers;
+    }
+
+    private static Optional<FileView.ElfFile> readConsumer(RootfsView view, String path) {
+        try {
+            return view.readElf(path, facts -> true);
+        } catch (ProfileBudget.Exceeded e) {
+            throw e;
+        } catch (BypassException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static void addImports(String path, ElfFacts facts, List<ContainerProfile.Import> imports) {
+        for (ElfFacts.DynamicSymbol s : facts.undefinedSymbols()) {
+            imports.add(new ContainerProfile.Import(s.name(), s.version(), path, "WEAK".equals(s.binding())));
+        }
     }
 
     /**
@@ -228,63 +411,6 @@ public final class Profiler {
             case "ppc64le" -> "ppc64";
             default -> arch;
         };
-    }
-
-    private static LibraryResolver.Loaded loadProgram(ContainerRoot root, RootfsView view, Request req,
-                                                       List<Finding> findings) {
-        String exec = req.exec();
-        String path = exec;
-        if (!exec.contains("/")) {
-            path = null;
-            String searchPath = req.env().getOrDefault("PATH", DEFAULT_PATH);
-            List<String> dirs = splitPath(searchPath);
-            root.budget().searchList("PATH", dirs.size());
-            for (String dir : dirs) {
-                String candidate = (dir.endsWith("/") ? dir : dir + "/") + exec;
-                if (root.isRegularFile(candidate)) {
-                    path = candidate;
-                    break;
-                }
-            }
-            if (path == null) {
-                return fail(req, "program '" + exec + "' is not found in the container's PATH (" + searchPath + ")",
-                        findings);
-            }
-        } else if (!exec.startsWith("/")) {
-            String cwd = req.env().getOrDefault("PWD", "/");
-            path = (cwd.endsWith("/") ? cwd : cwd + "/") + exec;
-        }
-        Optional<ContainerRoot.Node> resolved = root.resolve(path);
-        if (resolved.isEmpty()) {
-            return fail(req, "program " + path + " does not exist in the container", findings);
-        }
-        if (!resolved.get().stat().isRegularFile()) {
-            return fail(req, "program " + path + " is not a regular file in the container", findings);
-        }
-        if (!root.read(path, f -> isElfMagic(f.readBytes(0, 4))).orElse(false)) {
-            return fail(req, "program " + path + " is not an ELF executable (a script?); its imports cannot be checked",
-                    findings);
-        }
-        LibraryResolver resolver = new LibraryResolver(view, "ELF64", hostMachine(), List.of());
-        try {
-            return resolver.load(path, "program");
-        } catch (ProfileBudget.Exceeded e) {
-            throw e;
-        } catch (BypassException e) {
-            return fail(req, e.getMessage(), findings);
-        }
-    }
-
-    static boolean isElfMagic(byte[] b) {
-        return b.length == 4 && b[0] == 0x7f && b[1] == 'E' && b[2] == 'L' && b[3] == 'F';
-    }
-
-    private static LibraryResolver.Loaded fail(Request req, String message, List<Finding> findings) {
-        if (req.execMustBeElf()) {
-            throw BypassException.badInput("--exec: " + message);
-        }
-        findings.add(Finding.info("program-not-checked", message));
-        return null;
     }
 
     private static ContainerLibrary toLibrary(String soname, LibraryResolver.Loaded l) {

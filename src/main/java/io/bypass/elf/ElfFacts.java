@@ -18,6 +18,8 @@ import java.util.List;
  * @param versionRequirements .gnu.version_r: which versions of which file this one needs
  * @param definedSymbols      dynamic symbols this file defines (global or weak, not hidden/local)
  * @param undefinedSymbols    dynamic symbols this file imports
+ * @param bindNow             every symbol is bound at load (DT_BIND_NOW, DF_BIND_NOW or DF_1_NOW):
+ *                            a missing one stops the program at start, not at its first call
  */
 public record ElfFacts(
         String elfClass,
@@ -32,7 +34,17 @@ public record ElfFacts(
         List<String> versionDefinitions,
         List<VersionRequirement> versionRequirements,
         List<DynamicSymbol> definedSymbols,
-        List<DynamicSymbol> undefinedSymbols) {
+        List<DynamicSymbol> undefinedSymbols,
+        boolean bindNow) {
+
+    /** Facts of a lazily bound file. */
+    public ElfFacts(String elfClass, String byteOrder, String machine, String type, String interpreter, String soname,
+                    List<String> needed, List<String> rpath, List<String> runpath, List<String> versionDefinitions,
+                    List<VersionRequirement> versionRequirements, List<DynamicSymbol> definedSymbols,
+                    List<DynamicSymbol> undefinedSymbols) {
+        this(elfClass, byteOrder, machine, type, interpreter, soname, needed, rpath, runpath, versionDefinitions,
+                versionRequirements, definedSymbols, undefinedSymbols, false);
+    }
 
     public ElfFacts {
         needed = List.copyOf(needed);

@@ -54,7 +54,8 @@ public final class ElfReader {
     private static final long DT_NULL = 0, DT_NEEDED = 1, DT_HASH = 4, DT_STRTAB = 5, DT_SYMTAB = 6, DT_STRSZ = 10,
             DT_SYMENT = 11, DT_SONAME = 14, DT_RPATH = 15, DT_RUNPATH = 29, DT_GNU_HASH = 0x6ffffef5L,
             DT_VERSYM = 0x6ffffff0L, DT_VERDEF = 0x6ffffffcL, DT_VERDEFNUM = 0x6ffffffdL, DT_VERNEED = 0x6ffffffeL,
-            DT_VERNEEDNUM = 0x6fffffffL;
+            DT_VERNEEDNUM = 0x6fffffffL, DT_BIND_NOW = 24, DT_FLAGS = 30, DT_FLAGS_1 = 0x6ffffffbL;
+    private static final long DF_BIND_NOW = 0x8, DF_1_NOW = 0x1;
     private static final int VER_FLG_BASE = 1;
     private static final long NONE = Long.MIN_VALUE;
     private static final int STB_GLOBAL = 1, STB_WEAK = 2, STB_GNU_UNIQUE = 10;
@@ -248,6 +249,7 @@ public final class ElfReader {
         private long strtab = NONE, strsz = NONE, symtab = NONE, syment = NONE, hash = NONE, gnuHash = NONE,
                 versym = NONE, verdef = NONE, verdefnum = 0, verneed = NONE, verneednum = 0, soname = NONE;
         private final List<Long> neededOffsets = new ArrayList<>();
+        private boolean bindNow;
         private final List<Long> rpathOffsets = new ArrayList<>();
         private final List<Long> runpathOffsets = new ArrayList<>();
 
@@ -445,7 +447,7 @@ public final class ElfReader {
             }
 
             ElfFacts withoutSymbols = new ElfFacts(elfClass(), byteOrder(), machineName(machine), typeName(type), interp, so,
-                    needed, rpath, runpath, definitions, requirements, List.of(), List.of());
+                    needed, rpath, runpath, definitions, requirements, List.of(), List.of(), bindNow);
             if (!wantSymbols.test(withoutSymbols)) {
                 return withoutSymbols;
             }
@@ -474,7 +476,7 @@ public final class ElfReader {
             List<ElfFacts.DynamicSymbol> undefined = new ArrayList<>();
             symbols(symOff, (int) count, versym == NONE ? -1 : offsetOf(versym, "DT_VERSYM"), defined, undefined);
             return new ElfFacts(elfClass(), byteOrder(), machineName(machine), typeName(type), interp, so, needed, rpath,
-                    runpath, definitions, requirements, defined, undefined);
+                    runpath, definitions, requirements, defined, undefined, bindNow);
         }
 
         private List<Segment> programHeaders(long phoff, int phentsize, int phnum) throws IOException {
@@ -549,6 +551,10 @@ public final class ElfReader {
                 long val = w.word(p + entry / 2, "dynamic section");
                 if (tag == DT_NULL) {
                     return;
+                }
+                if (tag == DT_BIND_NOW || (tag == DT_FLAGS && (val & DF_BIND_NOW) != 0)
+                        || (tag == DT_FLAGS_1 && (val & DF_1_NOW) != 0)) {
+                    bindNow = true;
                 }
                 if (tag == DT_NEEDED) {
                     neededOffsets.add(val);

@@ -296,37 +296,80 @@ public final class Planner {
                     .forBundle(b.name()));
             return;
         }
+        // The container's files this bundle replaces: what their consumers import of them must be
+        // defined by the host's files; their own imports no longer matter (they are not loaded).
+        Set<String> replacedSonames = new HashSet<>();
+        for (RegisteredFile f : b.libraries()) {
+            replacedSonames.add(f.soname());
+        }
         Set<String> containerDefined = new HashSet<>();
-        Set<String> mpiFiles = new HashSet<>();
+        Set<String> replacedFiles = new HashSet<>();
+        String containerMainPath = null;
         for (ContainerLibrary l : p.mpi().libraries().values()) {
-            containerDefined.addAll(l.definedSymbols());
-            mpiFiles.add(l.realPath());
+            boolean replaced = replacedSonames.contains(l.fileSoname()) || replacedSonames.contains(l.soname())
+                    || (l.fileSoname().equals(p.mpi().mainSoname()) && mainMpiLibrary(b) != null);
+            if (replaced) {
+                containerDefined.addAll(l.definedSymbols());
+                replacedFiles.add(l.realPath());
+                replacedFiles.addAll(p.providersOf(l.fileSoname()));
+            }
+            if (l.fileSoname().equals(p.mpi().mainSoname())) {
+                containerMainPath = l.realPath();
+            }
         }
         Set<String> hostDefined = new HashSet<>();
         for (RegisteredFile f : b.libraries()) {
             hostDefined.addAll(f.definedSymbols());
         }
         Set<String> imported = new TreeSet<>();
-        Set<String> missing = new TreeSet<>();
+        Map<String, Set<String>> missingBy = new LinkedHashMap<>();
+        int weakAbsent = 0;
         for (ContainerProfile.Import imp : p.exec().imports()) {
-            if (mpiFiles.contains(imp.importedBy()) || !containerDefined.contains(imp.symbol())) {
+            if (replacedFiles.contains(imp.importedBy()) || !containerDefined.contains(imp.symbol())) {
+                continue;
+            }
+            if (imp.weak()) {
+                // A weak reference is optional: the loader leaves it null, and the program checks it.
+                weakAbsent += hostDefined.contains(imp.symbol()) ? 0 : 1;
                 continue;
             }
             imported.add(imp.symbol());
             if (!hostDefined.contains(imp.symbol())) {
-                missing.add(imp.symbol());
+                missingBy.computeIfAbsent(imp.importedBy(), k -> new TreeSet<>()).add(imp.symbol());
             }
         }
-        if (missing.isEmpty()) {
+        String weakNote = weakAbsent == 0 ? "" : "; " + weakAbsent + " weak reference" + (weakAbsent == 1 ? "" : "s")
+                + " to symbols the host lacks stay unresolved, as the program allows";
+        if (missingBy.isEmpty()) {
             findings.add(Finding.warning("abi-minor-older", "host MPI is older than the container's: " + both
-                    + "; all " + imported.size() + " MPI symbols the program imports are defined by the host library", null)
-                    .forBundle(b.name()));
+                    + "; all " + imported.size() + " MPI symbols " + consumersChecked(p) + " import are defined by the host"
+                    + " library" + weakNote, null).forBundle(b.name()));
         } else {
+            Set<String> missing = new TreeSet<>();
+            missingBy.values().forEach(missing::addAll);
+            List<String> who = new ArrayList<>();
+            for (String consumer : missingBy.keySet()) {
+                boolean now = p.consumer(consumer).map(ContainerProfile.Consumer::bindNow).orElse(false);
+                who.add(consumer + (now ? " (bound at load: it fails to start)" : " (bound lazily: it fails at the first call)"));
+            }
+            String consumers = who.size() <= 3 ? String.join(", ", who)
+                    : String.join(", ", who.subList(0, 3)) + " and " + (who.size() - 3) + " more";
+            String version = b.descriptor().version();
             findings.add(Finding.error("missing-symbols", "host MPI " + b.name() + " lacks " + listSome(missing)
-                    + " that " + p.exec().path() + " imports (" + both + ")",
-                    "use an image built against MPI " + b.descriptor().version() + " or older, or a newer host MPI")
-                    .forBundle(b.name()));
+                    + " that " + consumers + " import" + (who.size() == 1 ? "s" : "") + " (" + both + ")",
+                    "use an image built against " + (version == null || version.isBlank() ? "the host's MPI version"
+                            : "MPI " + version) + " or older, or a newer host MPI").forBundle(b.name()));
         }
+    }
+
+    /** Which consumers a symbol check covered, for its message. */
+    private static String consumersChecked(ContainerProfile p) {
+        int n = p.consumers().size();
+        return switch (p.consumerScope()) {
+            case "image" -> "the image's " + n + " MPI consumer" + (n == 1 ? "" : "s");
+            case "script" -> "the programs the entrypoint runs (" + n + " consumer" + (n == 1 ? "" : "s") + ")";
+            default -> p.exec().path() + (n > 1 ? " and its libraries" : "");
+        };
     }
 
     private static String listSome(Set<String> names) {
@@ -493,6 +536,17 @@ public final class Planner {
         if (own != null) {
             edits.mounts.putIfAbsent(own.realPath(), new Plan.Mount(f.path(), own.realPath(), Plan.Mount.Kind.REPLACE, true,
                     b.name(), f.soname()));
+            // Every other copy in the image too, keeping its name: a search path a script sets later
+            // must not lead to the container's own library.
+            for (String copy : p.providersOf(own.fileSoname())) {
+                edits.mounts.putIfAbsent(copy, new Plan.Mount(f.path(), copy, Plan.Mount.Kind.REPLACE, true, b.name(),
+                        f.soname()));
+            }
+        } else if (!p.providersOf(f.soname()).isEmpty()) {
+            for (String copy : p.providersOf(f.soname())) {
+                edits.mounts.putIfAbsent(copy, new Plan.Mount(f.path(), copy, Plan.Mount.Kind.REPLACE, true, b.name(),
+                        f.soname()));
+            }
         } else {
             String target = Plan.LIBRARY_DIR + "/" + f.soname();
             if (edits.mounts.putIfAbsent(target, new Plan.Mount(f.path(), target, Plan.Mount.Kind.ADD, true, b.name(),
