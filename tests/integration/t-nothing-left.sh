@@ -51,18 +51,19 @@ fresh_rootfs "$ROOT"
 make_bundle "$ROOT" "$TEST_TMP/plain" /app/mpi_hello
 runc_run "$TEST_TMP/plain"
 assert_contains "$RUN_OUT" "libmpich.so.12: cannot open shared object file" "without bypass the program cannot load libmpich"
-make_bundle "$ROOT" "$TEST_TMP/forced" /app/mpi_hello
-bundle_env "$TEST_TMP/forced" LD_LIBRARY_PATH /host-mpich
-_it_jq "$TEST_TMP/forced/config.json" '.mounts += [{"destination": "/host-mpich", "type": "bind",
-    "source": "/usr/lib/x86_64-linux-gnu", "options": ["rbind", "ro"]}]'
-runc_run "$TEST_TMP/forced"
-assert_eq "$(mpich_version "$RUN_OUT")" "4.0.2" "forced in with a plain bind mount, the host MPICH 4.0.2 runs it"
-
-# --- createRuntime + poststop: runs on the host library, the rootfs is as it was -----------------
-fresh_rootfs "$ROOT"
 bypass --db "$DB" check --rootfs "$ROOT" --annotation org.supercontainers.mpi.portability.mode=mpi_system \
     --exec /app/mpi_hello --json > "$TEST_TMP/check0.json"
 assert_eq "$(jq -r '.plan.libraryDir // empty' "$TEST_TMP/check0.json")" "/opt/bypass/lib" "the plan adds libraries under /opt/bypass/lib"
+# The truth without bypass: the plan's host files forced in with plain bind mounts in config.json.
+make_bundle "$ROOT" "$TEST_TMP/forced" /app/mpi_hello
+bundle_env "$TEST_TMP/forced" LD_LIBRARY_PATH /opt/bypass/lib
+_it_jq "$TEST_TMP/forced/config.json" --slurpfile c "$TEST_TMP/check0.json" \
+    '.mounts += [$c[0].plan.mounts[] | {destination: .target, type: "bind", source: .source, options: ["bind", "ro"]}]'
+runc_run "$TEST_TMP/forced"
+assert_eq "$(mpich_version "$RUN_OUT")" "4.0.2" "forced in with plain bind mounts, the host MPICH 4.0.2 runs it"
+
+# --- createRuntime + poststop: runs on the host library, the rootfs is as it was -----------------
+fresh_rootfs "$ROOT"
 mounts=$(host_mounts_snapshot)
 snap=$(rootfs_snapshot "$ROOT")
 make_bundle "$ROOT" "$TEST_TMP/both" /app/mpi_hello

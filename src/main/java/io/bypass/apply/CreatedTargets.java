@@ -71,8 +71,12 @@ public final class CreatedTargets {
     private static final Pattern PLAIN_ID = Pattern.compile("[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,127}");
     private static final String LOCK = ".lock";
 
-    /** One entry bypass made: its canonical container path and identity when made. */
-    public record Entry(String path, ContainerRoot.Stat stat) {
+    /**
+     * One entry bypass made: its canonical container path and identity when made.
+     *
+     * @param birthNs its statx birth time, 0 where the file system keeps none
+     */
+    public record Entry(String path, ContainerRoot.Stat stat, long birthNs) {
     }
 
     /**
@@ -114,6 +118,7 @@ public final class CreatedTargets {
                 ObjectNode n = identity(e.stat());
                 n.put("path", e.path());
                 n.put("type", e.stat().type());
+                n.put("birthNs", e.birthNs());
                 a.add(n);
             }
             return o;
@@ -154,7 +159,8 @@ public final class CreatedTargets {
                 if (!st.type().equals(e.string("type"))) {
                     throw BypassException.badInput(e.where("type") + ": does not match the mode " + Integer.toOctalString(st.mode()));
                 }
-                created.add(new Entry(path, st));
+                long birth = e.optLong("birthNs", 0);
+                created.add(new Entry(path, st, birth));
             }
             return new Record(f.string("id"), rootfs, stat(f.object("rootfsIdentity")), (int) pid, f.longValue("startTime"), created);
         }
@@ -208,7 +214,7 @@ public final class CreatedTargets {
                         for (String p : missing) {
                             Optional<ContainerRoot.Node> n = root.resolve(p);
                             if (n.isPresent() && !n.get().path().equals("/") && seen.add(n.get().path())) {
-                                made.add(new Entry(n.get().path(), n.get().stat()));
+                                made.add(new Entry(n.get().path(), n.get().stat(), ContainerEntries.birthTime(root, n.get().path())));
                             }
                         }
                     }
@@ -387,7 +393,7 @@ public final class CreatedTargets {
             java.util.Collections.reverse(order);
             order.sort(Comparator.comparingInt((Entry e) -> depth(e.path())).reversed());
             for (Entry e : order) {
-                ContainerEntries.Outcome o = ContainerEntries.removeIfSame(root, e.path(), e.stat());
+                ContainerEntries.Outcome o = ContainerEntries.removeIfSame(root, e.path(), e.stat(), e.birthNs());
                 switch (o.result()) {
                     case REMOVED, GONE -> {
                     }

@@ -2,6 +2,9 @@ package io.bypass.container;
 
 import com.sun.jna.LastErrorException;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
 /**
  * Removes one entry of a container rootfs that bypass made itself (a mount point), by descriptor:
  * the parent directory is resolved inside the rootfs like every other container path
@@ -41,17 +44,43 @@ public final class ContainerEntries {
     public record Outcome(Result result, String detail) {
     }
 
-    /** The identity of a path as it resolves now (symlinks in the last component not followed), or null. */
-    public static ContainerRoot.Stat statNoFollow(ContainerRoot root, String path) {
-        return root.resolveNoFollowLast(path).map(ContainerRoot.Node::stat).orElse(null);
+    /**
+     * The birth time (statx btime, nanoseconds) of what a container path resolves to, or 0 when it
+     * does not resolve or the file system does not keep one. With the inode it tells an entry from
+     * a later one that got the same inode number back (tmpfs and ext4 reuse them at once).
+     */
+    public static long birthTime(ContainerRoot root, String path) {
+        int fd = root.openResolved(path);
+        if (fd < 0) {
+            return 0;
+        }
+        try {
+            return birthTime(fd);
+        } finally {
+            Posix.closeQuietly(fd);
+        }
+    }
+
+    private static long birthTime(int fd) {
+        byte[] buf = new byte[256];
+        try {
+            Posix.statx(fd, new byte[] {0}, Posix.AT_EMPTY_PATH | Posix.AT_SYMLINK_NOFOLLOW, Posix.STATX_BTIME, buf);
+        } catch (LastErrorException e) {
+            return 0;
+        }
+        ByteBuffer b = ByteBuffer.wrap(buf).order(ByteOrder.nativeOrder());
+        if ((b.getInt(0) & Posix.STATX_BTIME) == 0) {
+            return 0;
+        }
+        return b.getLong(80) * 1_000_000_000L + Integer.toUnsignedLong(b.getInt(88));
     }
 
     /**
      * Removes the entry at a canonical container path if it is still the one described by
      * {@code made}: same type, mode, inode and device, and empty (a directory: no entries; a
-     * file: size 0).
+     * file: size 0), and born at {@code madeBirth} where both that and the file system's value are known.
      */
-    public static Outcome removeIfSame(ContainerRoot root, String path, ContainerRoot.Stat made) {
+    public static Outcome removeIfSame(ContainerRoot root, String path, ContainerRoot.Stat made, long madeBirth) {
         int slash = path.lastIndexOf('/');
         String name = path.substring(slash + 1);
         if (!path.startsWith("/") || name.isEmpty() || name.equals(".") || name.equals("..")) {
@@ -77,12 +106,17 @@ public final class ContainerEntries {
                         : new Outcome(Result.FAILED, "cannot open it (errno " + e.getErrorCode() + ")");
             }
             ContainerRoot.Stat now;
+            long birth;
             try {
                 now = ContainerRoot.stat(fd);
+                birth = birthTime(fd);
             } finally {
                 Posix.closeQuietly(fd);
             }
             String why = sameEntry(made, now);
+            if (why == null && madeBirth != 0 && birth != 0 && madeBirth != birth) {
+                why = "it is another " + describe(now) + " than the one bypass made (same inode number, made later)";
+            }
             if (why != null) {
                 return new Outcome(Result.CHANGED, why);
             }

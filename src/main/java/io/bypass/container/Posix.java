@@ -36,6 +36,7 @@ final class Posix {
     static final int AT_EMPTY_PATH = 0x1000;
     static final int STATX_BASIC_STATS = 0x7ff;
     static final int AT_REMOVEDIR = 0x200;
+    static final int STATX_BTIME = 0x800;
 
     // Syscalls added after the unified table (openat2) have one number everywhere.
     static final long SYS_OPENAT2 = 437;
