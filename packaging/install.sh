@@ -72,18 +72,23 @@ done
 
 install -d -o root -g root -m 0755 "$db" "$db/bundles"
 
+# The hook mode installs both stages: createRuntime injects, poststop removes the mount points it made.
+hook_files=$hook_file
+if [ "$hook_file" = 50-bypass.json ]; then hook_files="50-bypass.json 50-bypass-poststop.json"; fi
 if [ "$hooks_dir" != none ]; then
     install -d -o root -g root -m 0755 "$hooks_dir"
-    rm -f "$hooks_dir/50-bypass.json" "$hooks_dir/50-bypass-precreate.json"
-    sed -e "s#@PREFIX@#$prefix#g" -e "s#@DB@#$db#g" "$repo/hook/hooks.d/$hook_file" > "$hooks_dir/50-bypass.json.tmp"
-    if [ "$always" = yes ]; then
-        jq '.when = {"always": true}' "$hooks_dir/50-bypass.json.tmp" > "$hooks_dir/50-bypass.json.tmp2"
-        mv "$hooks_dir/50-bypass.json.tmp2" "$hooks_dir/50-bypass.json.tmp"
-    fi
-    chown root:root "$hooks_dir/50-bypass.json.tmp"
-    chmod 0644 "$hooks_dir/50-bypass.json.tmp"
-    mv "$hooks_dir/50-bypass.json.tmp" "$hooks_dir/$hook_file"
+    rm -f "$hooks_dir/50-bypass.json" "$hooks_dir/50-bypass-precreate.json" "$hooks_dir/50-bypass-poststop.json"
+    for f in $hook_files; do
+        sed -e "s#@PREFIX@#$prefix#g" -e "s#@DB@#$db#g" "$repo/hook/hooks.d/$f" > "$hooks_dir/$f.tmp"
+        if [ "$always" = yes ]; then
+            jq '.when = {"always": true}' "$hooks_dir/$f.tmp" > "$hooks_dir/$f.tmp2"
+            mv "$hooks_dir/$f.tmp2" "$hooks_dir/$f.tmp"
+        fi
+        chown root:root "$hooks_dir/$f.tmp"
+        chmod 0644 "$hooks_dir/$f.tmp"
+        mv "$hooks_dir/$f.tmp" "$hooks_dir/$f"
+    done
 fi
-if [ "$hooks_dir" = none ]; then hooks_note="no hooks.d file"; else hooks_note="hooks.d: $hooks_dir/$hook_file"; fi
+if [ "$hooks_dir" = none ]; then hooks_note="no hooks.d file"; else hooks_note="hooks.d: $(for f in $hook_files; do printf '%s ' "$hooks_dir/$f"; done)"; fi
 echo "installed bypass in $prefix (database $db, $hooks_note)"
 echo "next: bypass --db $db db register compat-db/examples/host-mpich.json"

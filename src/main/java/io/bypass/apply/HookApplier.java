@@ -28,11 +28,18 @@ public final class HookApplier {
     private final Path helper;
     private final Path ldconfig;
     private final Path scratchParent;
+    private final CreatedTargets created;
 
     public HookApplier(Path helper, Path ldconfig, Path scratchParent) {
+        this(helper, ldconfig, scratchParent, null);
+    }
+
+    /** @param created where the mount points made in the rootfs are recorded for poststop; null: not recorded */
+    public HookApplier(Path helper, Path ldconfig, Path scratchParent, CreatedTargets created) {
         this.helper = helper;
         this.ldconfig = ldconfig;
         this.scratchParent = scratchParent;
+        this.created = created;
     }
 
     public void apply(Plan plan, ContainerProfile profile, int pid, String containerId) {
@@ -58,7 +65,17 @@ public final class HookApplier {
                 Files.setPosixFilePermissions(confFile, PosixFilePermissions.fromString("rw-r--r--"));
                 conf = confFile.toString();
             }
-            runHelper(HelperPlan.render(plan, pid, profile.rootfs(), conf, ldconfig.toString()), containerId);
+            String helperPlan = HelperPlan.render(plan, pid, profile.rootfs(), conf, ldconfig.toString());
+            // What the helper will create in the rootfs on disk is noted before and recorded after
+            // it ran (whatever its outcome), so that poststop can remove it.
+            CreatedTargets.Tracking tracking = created == null ? null : created.begin(containerId, pid, profile.rootfs(), plan);
+            try {
+                runHelper(helperPlan, containerId);
+            } finally {
+                if (tracking != null) {
+                    tracking.finish();
+                }
+            }
         } catch (IOException e) {
             throw BypassException.internal("cannot prepare the injection for container " + containerId + ": " + e.getMessage(), e);
         } finally {

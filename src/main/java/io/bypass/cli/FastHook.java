@@ -21,6 +21,7 @@ final class FastHook {
         Path db = null;
         Path config = null;
         Path state = null;
+        String stage = null;
         boolean hook = false;
         boolean debug = false;
         for (int i = 0; i < args.length; i++) {
@@ -54,6 +55,7 @@ final class FastHook {
                     if (!hook || ++i >= args.length) {
                         return null;
                     }
+                    stage = args[i];
                 }
                 case "--debug" -> debug = true;
                 default -> {
@@ -69,7 +71,7 @@ final class FastHook {
             return null;
         }
         try {
-            int code = HookCommand.run(Main.databaseAt(db), config, state, System.in, err);
+            int code = HookCommand.run(Main.databaseAt(db), config, state, stage, System.in, err);
             err.flush();
             return code;
         } catch (BypassException e) {

@@ -4,6 +4,7 @@ import io.bypass.BypassException;
 import io.bypass.Engine;
 import io.bypass.ExitCodes;
 import io.bypass.Finding;
+import io.bypass.apply.CreatedTargets;
 import io.bypass.apply.HookApplier;
 import io.bypass.config.Audit;
 import io.bypass.config.SiteConfig;
@@ -37,7 +38,8 @@ final class HookCommand implements Callable<Integer> {
     @Option(names = "--state", paramLabel = "FILE", description = "read the state from FILE instead of stdin (for testing)")
     Path stateFile;
 
-    @Option(names = "--stage", paramLabel = "STAGE", description = "the stage the hook is registered for (informational)")
+    @Option(names = "--stage", paramLabel = "STAGE", description = "the stage the hook is registered for: poststop removes "
+            + "the mount points this container's createRuntime made (also chosen by the state's status \"stopped\")")
     String stage;
 
     @Spec
@@ -45,7 +47,36 @@ final class HookCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        return run(Main.of(spec).database(), Main.of(spec).configFile(), stateFile, System.in, spec.commandLine().getErr());
+        return run(Main.of(spec).database(), Main.of(spec).configFile(), stateFile, stage, System.in, spec.commandLine().getErr());
+    }
+
+    static int run(Database db, Path configFile, Path stateFile, InputStream stdin, PrintWriter err) {
+        return run(db, configFile, stateFile, null, stdin, err);
+    }
+
+    // --- stage dispatch: poststop removes what createRuntime made (apply/CreatedTargets) -----------
+
+    /** Whether this run is the poststop one: named so by the hooks.d file or bundle, or a stopped container's state. */
+    static boolean isPoststop(String stage, OciState state) {
+        return stage != null ? stage.equalsIgnoreCase("poststop") : "stopped".equals(state.status());
+    }
+
+    /** The poststop stage: fast, reads no database or config, and never fails the teardown. */
+    static int poststop(OciState state, PrintWriter err) {
+        new CreatedTargets(stateDir(), err).poststop(state.id());
+        return ExitCodes.OK;
+    }
+
+    /** The records' directory: BYPASS_STATE_DIR from the hook's environment (hooks.d or bundle entry), else /run/bypass/state. */
+    static Path stateDir() {
+        String dir = System.getenv("BYPASS_STATE_DIR");
+        if (dir == null || dir.isEmpty()) {
+            return CreatedTargets.DEFAULT_DIR;
+        }
+        if (!dir.startsWith("/")) {
+            throw BypassException.badInput("BYPASS_STATE_DIR: '" + dir + "' must be an absolute path");
+        }
+        return Path.of(dir);
     }
 
     /**
@@ -53,12 +84,15 @@ final class HookCommand implements Callable<Integer> {
      * command model (most of a JVM hook's start-up cost). Every decision is audited; an error that
      * is not a refusal follows the site's onError policy.
      */
-    static int run(Database db, Path configFile, Path stateFile, InputStream stdin, PrintWriter err) {
+    static int run(Database db, Path configFile, Path stateFile, String stage, InputStream stdin, PrintWriter err) {
         long start = System.nanoTime();
-        SiteConfig config = SiteConfig.load(SiteConfig.locate(configFile, System.getenv()), isRoot());
         OciState state = stateFile != null
                 ? OciState.fromJson(Json.readFile(stateFile), stateFile + ":")
                 : OciState.fromJson(Json.readStream(stdin, "hook: container state on stdin"), "hook: container state:");
+        if (isPoststop(stage, state)) {
+            return poststop(state, err);
+        }
+        SiteConfig config = SiteConfig.load(SiteConfig.locate(configFile, System.getenv()), isRoot());
         try {
             return decideAndApply(db, config, state, err, start);
         } catch (BypassException e) {
@@ -124,7 +158,8 @@ final class HookCommand implements Callable<Integer> {
                     + "; the admin must run `bypass db register` for it again");
         }
         Path helper = config.helper() != null ? config.helper() : helperPath();
-        new HookApplier(helper, config.ldconfig(), Path.of("/run/bypass")).apply(plan, r.profile(), state.pid(), state.id());
+        new HookApplier(helper, config.ldconfig(), Path.of("/run/bypass"), new CreatedTargets(stateDir(), err))
+                .apply(plan, r.profile(), state.pid(), state.id());
         trace("applied", start);
         audit(config, state, plan.bundles(), "inject", codes, start, plan.mounts().size() + " mounts, " + plan.devices().size()
                 + " devices", err);

@@ -211,6 +211,16 @@ public final class ContainerRoot implements AutoCloseable {
         return lookup(path, false);
     }
 
+    /**
+     * An O_PATH descriptor of what a container path resolves to (symlinks followed, inside the
+     * rootfs), for {@link ContainerEntries}; -1 when it does not resolve. The caller closes it.
+     */
+    int openResolved(String path) {
+        checkPath(path);
+        budget.lookup(path);
+        return path.isEmpty() ? -1 : openPath(path, true, null);
+    }
+
     /** Whether the path resolves (following symlinks) to a regular file. */
     public boolean isRegularFile(String path) {
         return resolve(path).map(n -> n.stat().isRegularFile()).orElse(false);

@@ -35,6 +35,8 @@ final class Posix {
     static final int AT_SYMLINK_NOFOLLOW = 0x100;
     static final int AT_EMPTY_PATH = 0x1000;
     static final int STATX_BASIC_STATS = 0x7ff;
+    static final int AT_REMOVEDIR = 0x200;
+    static final int STATX_BTIME = 0x800;
 
     // Syscalls added after the unified table (openat2) have one number everywhere.
     static final long SYS_OPENAT2 = 437;
@@ -42,6 +44,7 @@ final class Posix {
 
     static final int ENOENT = 2, EINTR = 4, EAGAIN = 11, EACCES = 13, EXDEV = 18, ENOTDIR = 20, EINVAL = 22,
             ENAMETOOLONG = 36, ENOSYS = 38, ELOOP = 40, EPERM = 1, E2BIG = 7;
+    static final int EBUSY = 16, EEXIST = 17, ENOTEMPTY = 39;
 
     static final int S_IFMT = 0170000, S_IFREG = 0100000, S_IFDIR = 0040000, S_IFLNK = 0120000;
 
@@ -80,6 +83,9 @@ final class Posix {
     static native long pread(int fd, byte[] buf, long count, long offset) throws LastErrorException;
 
     static native int close(int fd) throws LastErrorException;
+
+    /** Removes one name relative to a directory descriptor; never follows a symlink in that name. */
+    static native int unlinkat(int dirfd, byte[] path, int flags) throws LastErrorException;
 
     /** A NUL-terminated path for a system call. */
     static byte[] cString(String s) {
