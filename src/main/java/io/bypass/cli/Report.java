@@ -29,6 +29,7 @@ final class Report {
                 }
             }
         }
+        printConsumers(out, p);
         if (plan.verdict() == Plan.Verdict.NONE) {
             out.println("nothing to inject");
             return;
@@ -110,6 +111,30 @@ final class Report {
             e.set("loaded", Json.array(p.exec().loaded()));
             e.put("imports", p.exec().imports().size());
         }
+        ObjectNode c = o.putObject("consumers");
+        c.put("scope", p.consumerScope());
+        var checked = c.putArray("checked");
+        for (ContainerProfile.Consumer consumer : p.consumers()) {
+            ObjectNode one = checked.addObject();
+            one.put("path", consumer.path());
+            one.put("why", consumer.why());
+            one.put("bindNow", consumer.bindNow());
+            one.set("needs", Json.array(consumer.needed()));
+        }
+        ObjectNode copies = c.putObject("copies");
+        p.providers().forEach((soname, paths) -> copies.set(soname, Json.array(paths)));
         return o;
+    }
+
+    /** The consumers a decision was checked against, one line each, for the text report. */
+    static void printConsumers(java.io.PrintWriter out, ContainerProfile p) {
+        if (p.consumers().isEmpty()) {
+            return;
+        }
+        out.println("consumers checked (" + p.consumerScope() + "):");
+        for (ContainerProfile.Consumer c : p.consumers()) {
+            out.println("  " + c.path() + (c.why().isEmpty() ? "" : "  [" + c.why() + "]")
+                    + (c.bindNow() ? " (bound at load)" : ""));
+        }
     }
 }
