@@ -25,7 +25,7 @@ enum field_type {
 
 struct field_spec {
 	enum field_type type;
-	const char *label; /* names the field in a path error: "<label>: <why>" */
+	const char *label; /* path fields: names the field in its error, "<label>: <why>" */
 };
 
 #define MAX_FIELDS 3
@@ -41,12 +41,12 @@ struct directive_spec {
 static bool link_remount_ro(struct plan *plan, struct directive *d, struct plan_error *e);
 
 static const struct directive_spec specs[] = {
-	{ "ns", D_NS, { { F_PID, "pid" } }, NULL },
+	{ "ns", D_NS, { { F_PID, NULL } }, NULL },
 	{ "ns-path", D_NS_PATH, { { F_HOST_PATH, "ns-path" } }, NULL },
 	{ "root", D_ROOT, { { F_ROOT_PATH, "root" } }, NULL },
-	{ "tmpfs", D_TMPFS, { { F_ROOT_PATH, "target" }, { F_MODE, "mode" } }, NULL },
-	{ "mkdir", D_MKDIR, { { F_ROOT_PATH, "target" }, { F_MODE, "mode" } }, NULL },
-	{ "bind", D_BIND, { { F_HOST_PATH, "source" }, { F_ROOT_PATH, "target" }, { F_RO_RW, "ro/rw" } }, NULL },
+	{ "tmpfs", D_TMPFS, { { F_ROOT_PATH, "target" }, { F_MODE, NULL } }, NULL },
+	{ "mkdir", D_MKDIR, { { F_ROOT_PATH, "target" }, { F_MODE, NULL } }, NULL },
+	{ "bind", D_BIND, { { F_HOST_PATH, "source" }, { F_ROOT_PATH, "target" }, { F_RO_RW, NULL } }, NULL },
 	{ "dev", D_DEV, { { F_HOST_PATH, "source" }, { F_ROOT_PATH, "target" } }, NULL },
 	{ "ldconfig",
 	  D_LDCONFIG,
@@ -57,7 +57,7 @@ static const struct directive_spec specs[] = {
 	{ "remount-ro", D_REMOUNT_RO, { { F_ROOT_PATH, "target" } }, link_remount_ro },
 	{ "bind-inner",
 	  D_BIND_INNER,
-	  { { F_ROOT_PATH, "source" }, { F_ROOT_PATH, "target" }, { F_RO_RW, "ro/rw" } },
+	  { { F_ROOT_PATH, "source" }, { F_ROOT_PATH, "target" }, { F_RO_RW, NULL } },
 	  NULL },
 };
 
@@ -290,13 +290,13 @@ out_fail:
 	return NULL;
 }
 
-/* Splits line at single spaces into at most 5 fields.  -1 with *e set. */
-static int split_fields(char *line, long lineno, char *fields[5], struct plan_error *e)
+/* Splits line at single spaces into at most 5 non-empty fields. */
+static bool split_fields(char *line, long lineno, char *fields[5], int *nf_out, struct plan_error *e)
 {
 	int nf = 0;
 	for (char *s = line;;) {
 		if (nf == 5)
-			return PLAN_ERR(e, lineno, "too many fields"), -1;
+			return PLAN_ERR(e, lineno, "too many fields");
 		fields[nf++] = s;
 		char *sp = strchr(s, ' ');
 		if (!sp)
@@ -306,16 +306,17 @@ static int split_fields(char *line, long lineno, char *fields[5], struct plan_er
 	}
 	for (int i = 0; i < nf; i++)
 		if (fields[i][0] == '\0')
-			return PLAN_ERR(e, lineno, "empty field (fields are separated by exactly one space)"), -1;
-	return nf;
+			return PLAN_ERR(e, lineno, "empty field (fields are separated by exactly one space)");
+	*nf_out = nf;
+	return true;
 }
 
 /* One directive line (not the header, not a comment) into plan->ds[plan->n]. */
 static bool parse_directive(struct plan *plan, char *line, long lineno, struct plan_error *e)
 {
 	char *fields[5];
-	int nf = split_fields(line, lineno, fields, e);
-	if (nf < 0)
+	int nf = 0;
+	if (!split_fields(line, lineno, fields, &nf, e))
 		return false;
 
 	const struct directive_spec *spec = NULL;
