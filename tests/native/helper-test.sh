@@ -121,18 +121,27 @@ mkplan() {
 MODE=default
 RC=0
 ERR=
+# run_helper PLAN [HELPER-ARGS...]: runs the helper in $MODE, which the test
+# switches below force (the helper honours them in every build: they can only
+# select the fallbacks, which are equally safe); $WRAP (e.g. strace) goes in front.
+WRAP=()
 run_helper() {
 	local plan=$1
+	shift
 	local -a envs=(PATH=/usr/sbin:/usr/bin:/sbin:/bin)
 	case $MODE in
 	no-openat2) envs+=(BYPASS_HELPER_NO_OPENAT2=1) ;;
 	no-mount-api) envs+=(BYPASS_HELPER_NO_MOUNT_API=1) ;;
 	compat) envs+=(BYPASS_HELPER_NO_OPENAT2=1 BYPASS_HELPER_NO_MOUNT_API=1) ;;
 	esac
+	# LeakSanitizer cannot work under ptrace (make check-asan); other builds ignore it
+	[ ${#WRAP[@]} -eq 0 ] || envs+=(ASAN_OPTIONS=detect_leaks=0)
 	RC=0
-	env -i "${envs[@]}" timeout 120 "$HELPER" <"$plan" 2>"$SCRATCH/stderr" || RC=$?
+	env -i "${envs[@]}" timeout 120 "${WRAP[@]}" "$HELPER" "$@" <"$plan" 2>"$SCRATCH/stderr" || RC=$?
 	ERR=$(cat "$SCRATCH/stderr")
 }
+HAVE_STRACE=
+command -v strace >/dev/null 2>&1 && HAVE_STRACE=1
 one_error_line() {
 	[ -n "$ERR" ] && [ "$(printf '%s\n' "$ERR" | wc -l)" -eq 1 ] &&
 		printf '%s\n' "$ERR" | grep -Eq '^bypass-mount-helper: [0-9]+: .+: .+$'
@@ -168,8 +177,61 @@ suite() {
 	mkdir -p "$base"
 	start_ns
 
+	# --- the mode is the one forced --------------------------------------
+	local resolver=openat2 api=open_tree/move_mount
+	case $MODE in no-openat2 | compat) resolver="component walk" ;; esac
+	case $MODE in no-mount-api | compat) api=classic ;; esac
+	local R=$base/mode/root
+	mkdir -p "$R"
+	mkplan "$base/mode.plan" "$R" "tmpfs /t 0755" "mkdir /t/a/b/c 0700" "bind $(enc "$HOST/data.txt") /t/a/f ro"
+	run_helper "$base/mode.plan" -v
+	if [ "$RC" = 0 ] && printf '%s\n' "$ERR" | grep -q "; resolver $resolver; mount API $api\$"; then
+		ok "$T -v reports resolver $resolver, mount API $api"
+	else not_ok "$T -v reports resolver $resolver, mount API $api" "exit $RC" "stderr: $ERR"; fi
+	in_ns umount "$R/t/a/f" "$R/t"
+	# Ground truth: the system calls made.  Those of the other mode never
+	# happen.  And ensure_target resolves a deep missing target once, longest
+	# prefix first, then makes each missing component relative to its parent:
+	# no openat2 from the root between its first mkdirat and its last.
+	if [ -n "$HAVE_STRACE" ]; then
+		local trace=$base/mode.trace calls c bad= want_none= want_some=
+		mkplan "$base/mode2.plan" "$R" "mkdir /x 0755" "mkdir /x/a/b/c/d 0700" "tmpfs /x/a/t 0755" \
+			"bind $(enc "$HOST/data.txt") /x/a/b/f ro"
+		WRAP=(strace -f -qq -o "$trace" -e trace=openat2,open_tree,move_mount,fsopen,fsmount,mount,mkdirat)
+		run_helper "$base/mode2.plan"
+		WRAP=()
+		calls=$(sed -E 's/^[0-9]+ +//; s/\(.*//' "$trace" | sort | uniq -c | awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), $2, $1 }')
+		if [ "$resolver" = openat2 ]; then want_some=openat2; else want_none=openat2; fi
+		if [ "$api" = classic ]; then
+			want_none="$want_none open_tree move_mount fsopen fsmount"
+			want_some="$want_some mount"
+		else
+			want_some="$want_some open_tree move_mount fsopen fsmount"
+		fi
+		for c in $want_none; do grep -Eq "^([0-9]+ +)?$c\(" "$trace" && bad="$bad $c"; done
+		for c in $want_some; do grep -Eq "^([0-9]+ +)?$c\(" "$trace" || bad="$bad no-$c"; done
+		if [ "$RC" = 0 ] && [ -z "$bad" ]; then ok "$T system calls match the mode ($calls)"; else
+			not_ok "$T system calls match the mode" "exit $RC" "unexpected:$bad" "calls: $calls" "stderr: $ERR"; fi
+		if [ "$resolver" = openat2 ]; then
+			# lookups in the root, and creations: mkdir /x is 1 lookup, 1 mkdirat;
+			# mkdir /x/a/b/c/d is 5 lookups (d, c, b, a missing; /x found), then 4 mkdirat
+			local seq
+			seq=$(grep -E '^([0-9]+ +)?(mkdirat\(|openat2\(.*RESOLVE_IN_ROOT)' "$trace" |
+				sed -E 's/^[0-9]+ +//; s/\(.*//' | tr '\n' ' ')
+			case $seq in
+			"openat2 mkdirat openat2 openat2 openat2 openat2 openat2 mkdirat mkdirat mkdirat mkdirat "*)
+				ok "$T a deep target is looked up once, longest prefix first, then created by descriptor" ;;
+			*) not_ok "$T a deep target is looked up once, longest prefix first, then created by descriptor" \
+				"openat2/mkdirat sequence: $seq" ;;
+			esac
+		fi
+		in_ns umount "$R/x/a/b/f" "$R/x/a/t"
+	else
+		ok "$T system calls match the mode # skip: strace is not installed"
+	fi
+
 	# --- functional -----------------------------------------------------
-	local R=$base/func/root
+	R=$base/func/root
 	mkdir -p "$R/etc" "$R/var/cache/ldconfig"
 	mkplan "$base/func.plan" "$R" \
 		"# a comment line" "" \
@@ -316,6 +378,25 @@ suite() {
 	check "$T ... host dir untouched, nothing created or mounted" \
 		test "$(hostdir_untouched && echo y)$before_tree$before_mi" = "y$(ns_tree "$R")$(ns_mountinfo)"
 
+	# Partial lookup: a dangling link in the middle of an existing prefix
+	# stops creation there; a deep target under usr/lib -> / is created
+	# component by component inside the root, with 0755 parents.
+	ln -s "$HOSTDIR/nowhere" "$R/realdir/dl"
+	mkplan "$base/hp1.plan" "$R" "mkdir /realdir/dl/a/b 0755"
+	before_tree=$(ns_tree "$R")
+	before_mi=$(ns_mountinfo)
+	run_helper "$base/hp1.plan"
+	expect_rc "$T mkdir below a dangling link inside an existing directory is refused" 13
+	check "$T ... the error names the link" bash -c "printf '%s\n' \"\$1\" | grep -q ': /realdir/dl exists but does not resolve inside the root'" _ "$ERR"
+	check "$T ... host dir untouched, nothing created or mounted" \
+		test "$(hostdir_untouched && echo y)$before_tree$before_mi" = "y$(ns_tree "$R")$(ns_mountinfo)"
+	mkplan "$base/hp2.plan" "$R" "mkdir /usr/lib/$UNIQUE-d/a/b 0700"
+	run_helper "$base/hp2.plan"
+	expect_success "$T deep mkdir under usr/lib -> / stays in the root"
+	check "$T ... nothing created in the host's /" test ! -e "/$UNIQUE-d"
+	check "$T ... parents 0755, the target with its mode, re-rooted" \
+		test "$(stat -c %a "$R/$UNIQUE-d" "$R/$UNIQUE-d/a" "$R/$UNIQUE-d/a/b" | tr '\n' ' ')" = "755 755 700 "
+
 	printf 'bypass-plan 1\nns %s\nroot %s\nbind %s /realdir/../../../../../../%s ro\n' \
 		"$NSPID" "$(enc "$R")" "$(enc "$HOST/data.txt")" "${HOSTDIR#/}/x" >"$base/h7.plan"
 	before_tree=$(ns_tree "$R")
@@ -458,6 +539,41 @@ printf '%s\n%s\nroot /\n' "$H" "$N" | bad_plan "root is /"
 run_helper "$P"
 expect_success "100000 lines of which most are comments"
 printf '%s\r\n%s\n%s\n' "$H" "$N" "$RT" | bad_plan "CRLF line ends"
+
+# Each field of each directive has its own message: the exact line, which the
+# Java side and operators read, is part of the format.
+plan_message() { # NAME EXPECTED-LINE, the directive on stdin (after header, ns, root)
+	{ printf '%s\n%s\n%s\n' "$H" "$N" "$RT"; cat; } >"$P"
+	run_helper "$P"
+	if [ "$RC" = 10 ] && [ "$ERR" = "bypass-mount-helper: $2" ]; then ok "plan message: $1"; else
+		not_ok "plan message: $1" "exit $RC" "want: bypass-mount-helper: $2" "got:  $ERR"; fi
+}
+EI=": Invalid argument"
+echo "ns 1" | plan_message "duplicate ns" "4: duplicate ns directive$EI"
+echo "tmpfs /t" | plan_message "field count" "4: tmpfs takes 2 field(s), got 1$EI"
+echo "remount-ro /t%2" | plan_message "remount-ro target" "4: target: bad percent escape$EI"
+echo "tmpfs /t 8" | plan_message "tmpfs mode" "4: bad octal mode \"8\"$EI"
+echo "mkdir /d/./../e 0755" | plan_message "mkdir target" "4: target: \"..\" component in a path inside the root$EI"
+echo "bind rel /t ro" | plan_message "bind source" "4: source: not an absolute path$EI"
+echo "bind /s /t%00 ro" | plan_message "bind target" "4: target: NUL byte (%00) in a path$EI"
+echo "bind /s /t RO" | plan_message "bind ro/rw" "4: expected ro or rw, got \"RO\"$EI"
+echo "bind-inner /s/.. /t rw" | plan_message "bind-inner source (inside the root)" "4: source: \"..\" component in a path inside the root$EI"
+echo "bind-inner /s / rw" | plan_message "bind-inner target" "4: target: path names the root itself$EI"
+echo "bind-inner /s /t r" | plan_message "bind-inner ro/rw" "4: expected ro or rw, got \"r\"$EI"
+echo "dev /dev/null dev/null" | plan_message "dev target" "4: target: not an absolute path$EI"
+echo "dev /dev/%7" | plan_message "dev field count" "4: dev takes 2 field(s), got 1$EI"
+echo "ldconfig sbin/ldconfig /c /k" | plan_message "ldconfig binary" "4: ldconfig binary: not an absolute path$EI"
+echo "ldconfig /sbin/ldconfig /$(head -c 256 /dev/zero | tr '\0' c) /k" |
+	plan_message "ldconfig configuration" "4: ldconfig configuration: path component too long$EI"
+echo "ldconfig /sbin/ldconfig /c /" | plan_message "ldconfig cache" "4: ldconfig cache: path names the root itself$EI"
+printf '%s\nns-path proc/1/ns/mnt\n%s\n' "$H" "$RT" >"$P"
+run_helper "$P"
+if [ "$RC" = 10 ] && [ "$ERR" = "bypass-mount-helper: 2: ns-path: not an absolute path$EI" ]; then ok "plan message: ns-path"; else
+	not_ok "plan message: ns-path" "exit $RC" "got: $ERR"; fi
+printf '%s\n%s\nroot /r/%%zz\n' "$H" "$N" >"$P"
+run_helper "$P"
+if [ "$RC" = 10 ] && [ "$ERR" = "bypass-mount-helper: 3: root: bad percent escape$EI" ]; then ok "plan message: root"; else
+	not_ok "plan message: root" "exit $RC" "got: $ERR"; fi
 
 ns_error() { # NAME WANT-EXIT plan-on-stdin
 	cat >"$P"

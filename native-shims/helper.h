@@ -1,0 +1,108 @@
+/*
+ * What every unit of bypass-mount-helper shares: exit codes, the parsed plan,
+ * the run's context, and the report/undo functions.  See README.md for the
+ * plan format, the exit codes and the security rules.
+ *
+ * The helper keeps no mutable global state: everything a run has (options,
+ * the root, the undo log) lives in one struct helper that main() owns and
+ * passes down.
+ */
+#ifndef BYPASS_HELPER_H
+#define BYPASS_HELPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PROG "bypass-mount-helper"
+
+enum {
+	EXIT_OTHER = 1,
+	EXIT_PLAN = 10,
+	EXIT_SOURCE = 11,
+	EXIT_NAMESPACE = 12,
+	EXIT_TARGET = 13,
+	EXIT_MOUNT = 14,
+	EXIT_DEVICE = 15,
+	EXIT_LDCONFIG = 16,
+};
+
+enum kind { D_NS, D_NS_PATH, D_ROOT, D_TMPFS, D_MKDIR, D_BIND, D_BIND_INNER, D_DEV, D_LDCONFIG, D_REMOUNT_RO };
+
+/* A source object, opened before (bind, dev, ldconfig) or while (bind-inner)
+ * performing its directive. */
+struct source {
+	int fd;                  /* ldconfig: O_RDONLY binary; bind-inner: O_PATH in the root; else -1 */
+	int tree_fd;             /* bind/dev/bind-inner: detached clone from open_tree, or -1 */
+	dev_t dev;
+	ino_t ino;
+	mode_t mode;
+	unsigned long vfs_flags; /* ST_* flags of the source's mount */
+};
+
+struct directive {
+	enum kind kind;
+	long line;
+	char *f[3];    /* decoded, validated fields (paths inside the root normalized) */
+	unsigned mode; /* tmpfs, mkdir */
+	bool ro;       /* bind, bind-inner */
+	long ref;      /* remount-ro: index of its tmpfs directive */
+	struct source src;
+	bool have_mnt_id; /* tmpfs: id of the mount made, when known */
+	uint64_t mnt_id;
+};
+
+/* ds[0] is ns/ns-path, ds[1] is root, the rest are performed in order. */
+struct plan {
+	struct directive *ds;
+	size_t n;
+};
+
+/* Resolution inside the root (resolve.c). */
+struct resolver {
+	int rootfd;
+	bool walk; /* component walk instead of openat2 (forced, or no openat2 in the kernel) */
+};
+
+struct undo {
+	enum { U_MOUNT, U_FILE, U_DIR } type;
+	int fd;     /* U_MOUNT: fd on the mount's root; else the parent directory */
+	char *name; /* U_FILE/U_DIR: name inside the parent */
+	dev_t dev;
+	ino_t ino;
+};
+
+struct helper {
+	bool verbose;
+	bool no_mount_api; /* classic mode (forced, or no open_tree in the kernel) */
+	struct resolver res;
+	const char *root_path; /* the root as the plan names it */
+	int devnull;           /* for ldconfig's stdin, or -1 */
+	struct undo *undo;
+	size_t nundo, capundo;
+};
+
+/* ---- report.c ----------------------------------------------------------- */
+
+/* Undoes what was done (undo log, in reverse), prints the one error line
+ * "PROG: LINE: WHAT[ (rollback incomplete)]: REASON" and exits with code.
+ * reason NULL means strerror(err). */
+void fail(struct helper *h, int code, long line, int err, const char *reason, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 6, 7)));
+
+/* With -v: "PROG: LINE: WHAT" on stderr. */
+void vlog(const struct helper *h, long line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+void write_all(int fd, const char *buf, size_t len);
+
+/* Makes room for one more undo entry (fails with EXIT_OTHER), so that
+ * undo_push after the action it records cannot fail. */
+void undo_reserve(struct helper *h, long line);
+void undo_push_mount(struct helper *h, int mount_fd);
+void undo_push_created(struct helper *h, bool dir, int parent_fd, char *name, dev_t dev, ino_t ino);
+/* After success: forgets the log (what was done stays), releasing its
+ * descriptors and memory. */
+void undo_commit(struct helper *h);
+
+#endif

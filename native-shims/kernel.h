@@ -1,0 +1,84 @@
+/*
+ * Kernel interfaces that older headers may lack (own names, so nothing
+ * clashes with a newer libc), and the small wrappers every unit uses.
+ */
+#ifndef BYPASS_KERNEL_H
+#define BYPASS_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+
+#ifndef __NR_open_tree
+#define __NR_open_tree 428
+#endif
+#ifndef __NR_move_mount
+#define __NR_move_mount 429
+#endif
+#ifndef __NR_fsopen
+#define __NR_fsopen 430
+#endif
+#ifndef __NR_fsconfig
+#define __NR_fsconfig 431
+#endif
+#ifndef __NR_fsmount
+#define __NR_fsmount 432
+#endif
+#ifndef __NR_close_range
+#define __NR_close_range 436
+#endif
+#ifndef __NR_openat2
+#define __NR_openat2 437
+#endif
+#ifndef __NR_mount_setattr
+#define __NR_mount_setattr 442
+#endif
+
+#define BP_OPEN_TREE_CLONE 1u
+#define BP_OPEN_TREE_CLOEXEC ((unsigned)O_CLOEXEC)
+#define BP_MOVE_MOUNT_F_EMPTY_PATH 0x00000004u
+#define BP_MOVE_MOUNT_T_EMPTY_PATH 0x00000040u
+#define BP_FSOPEN_CLOEXEC 0x00000001u
+#define BP_FSMOUNT_CLOEXEC 0x00000001u
+#define BP_FSCONFIG_SET_STRING 1u
+#define BP_FSCONFIG_CMD_CREATE 6u
+#define BP_MOUNT_ATTR_RDONLY 0x00000001ull
+#define BP_MOUNT_ATTR_NOSUID 0x00000002ull
+#define BP_MOUNT_ATTR_NODEV 0x00000004ull
+#define BP_RESOLVE_NO_MAGICLINKS 0x02ull
+#define BP_RESOLVE_NO_SYMLINKS 0x04ull
+#define BP_RESOLVE_IN_ROOT 0x10ull
+#define BP_STATX_MNT_ID 0x00001000u
+#define BP_CLOSE_RANGE_CLOEXEC (1u << 2)
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#endif
+#ifndef PR_CAP_AMBIENT_CLEAR_ALL
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+
+struct bp_mount_attr {
+	uint64_t attr_set;
+	uint64_t attr_clr;
+	uint64_t propagation;
+	uint64_t userns_fd;
+};
+
+/* fcntl(F_DUPFD_CLOEXEC) above the standard descriptors. */
+int dup_cloexec(int fd);
+
+/* "/proc/self/fd/N" into buf; -1 if it does not fit. */
+int proc_fd_path(char *buf, size_t len, int fd);
+
+/* openat2(2) with mode 0, retried on EAGAIN/EINTR; -1 with errno (ENOSYS
+ * before 5.6). */
+long sys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t resolve);
+
+/* The id of the mount fd lives on: statx(STATX_MNT_ID), or the mnt_id line
+ * of /proc/self/fdinfo/N.  0 or -1. */
+int get_mnt_id(int fd, uint64_t *id);
+
+#endif

@@ -1,0 +1,27 @@
+/* Reading and validating a plan (plan.c).  Pure: no descriptor is opened and
+ * nothing exits; an error comes back for main() to report. */
+#ifndef BYPASS_PLAN_H
+#define BYPASS_PLAN_H
+
+#include "helper.h"
+
+#define PLAN_HEADER "bypass-plan 1"
+#define MAX_PLAN_LINES 100000L
+#define MAX_LINE_BYTES 16384
+#define MAX_PLAN_BYTES (16L << 20)
+
+struct plan_error {
+	int code;      /* EXIT_PLAN, or EXIT_OTHER when out of memory */
+	int err;       /* errno for the reason */
+	long line;     /* plan line, 0 when none applies */
+	char what[512];
+};
+
+/* Reads fd to EOF (at most MAX_PLAN_BYTES) into a NUL-terminated buffer. */
+char *plan_read(int fd, size_t *len, struct plan_error *e);
+
+/* Parses and validates buf (modified in place: fields point into it).
+ * false with *e filled in on the first error. */
+bool plan_parse(char *buf, size_t len, struct plan *plan, struct plan_error *e);
+
+#endif
