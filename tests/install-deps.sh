@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 packages=(openjdk-17-jdk-headless maven gcc make libc6-dev gcc-multilib binutils
-    runc podman uidmap strace mpich libmpich-dev libfabric1 libfabric-dev charliecloud-runtime jq time ca-certificates
+    runc podman uidmap strace mpich libmpich-dev libfabric1 libfabric-dev charliecloud-runtime jq time libopenmpi3 ca-certificates
     debian-archive-keyring)
 missing=()
 for p in "${packages[@]}"; do

@@ -14,6 +14,7 @@
 #                   (libmpi_abi_mpich.so.1.0.0)          (libc6 libmpich12 bash coreutils)
 #   sid-openmpi     Debian unstable: Open MPI 6.0.0~rc2, with the standard ABI
 #                   (libmpi_abi_openmpi.so.1.0.0)        (libc6 libopenmpi40 bash coreutils)
+#   trixie-mpi4py   Debian 13 with python3-mpi4py on Open MPI 5.0 (libc6 python3-mpi4py bash coreutils)
 # (other suite names work the same way, SUITE-openmpi too; these are the ones the tests use.)
 # DEST defaults to ${BYPASS_TEST_CACHE:-<repo>/tests/.cache}/rootfs/FLAVOUR-KEY, where KEY hashes
 # the flavour, its package list and this recipe (this script, tests/lib/private-apt.sh and
@@ -53,7 +54,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${BYPASS_TEST_CACHE:-$repo/tests/.cache}
-usage="usage: build-rootfs.sh bullseye|trixie|trixie-nompi|trixie-fabric|sid|sid-openmpi|SUITE[-nompi|-fabric|-openmpi] [DEST]"
+usage="usage: build-rootfs.sh bullseye|trixie|trixie-nompi|trixie-fabric|sid|sid-openmpi|trixie-mpi4py|SUITE[-nompi|-fabric|-openmpi|-mpi4py] [DEST]"
 flavour=${1:?$usage}
 [ $# -le 2 ] || { echo "$usage" >&2; exit 2; }
 
@@ -61,6 +62,7 @@ case "$flavour" in
     *-nompi) suite=${flavour%-nompi}; packages=(libc6 bash coreutils) ;;
     *-fabric) suite=${flavour%-fabric}; packages=(libc6 libfabric1 bash coreutils) ;;
     *-openmpi) suite=${flavour%-openmpi}; packages=(libc6 libopenmpi40 bash coreutils) ;;
+    *-mpi4py) suite=${flavour%-mpi4py}; packages=(libc6 python3-mpi4py bash coreutils) ;;
     *) suite=$flavour; packages=(libc6 libmpich12 bash coreutils) ;;
 esac
 if ! [[ "$suite" =~ ^[a-z]+$ ]]; then
