@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs bypass' Slurm integration: the RunTimeRun wrapper and an oci.conf next to slurm.conf,
-# so that `srun --container=BUNDLE` lets bypass decide before each container starts.
+# Installs bypass' batch-system integration: the RunTimeRun wrapper and an oci.conf next to
+# slurm.conf, so that `srun --container=BUNDLE` lets bypass decide before each container starts,
+# and, with --enroot-hooks-dir, the enroot hook (pyxis' `srun --container-image`).
 #
 #   sudo packaging/slurm/install-slurm.sh [--prefix DIR] [--db DIR] [--runtime runc|crun|PATH]
-#                                         [--slurm-conf-dir DIR] [--force]
+#                                         [--slurm-conf-dir DIR] [--enroot-hooks-dir DIR] [--force]
 #
 #   --prefix DIR          default /usr/local (bypass itself: packaging/install.sh --prefix DIR);
 #                         the wrapper goes to DIR/bin/bypass-slurm-run
@@ -11,6 +12,8 @@
 #   --runtime R           the OCI runtime the wrapper execs: runc (default), crun, or a path
 #   --slurm-conf-dir DIR  where slurm.conf is (default: the directory of $SLURM_CONF, else
 #                         /etc/slurm); "none" installs only the wrapper
+#   --enroot-hooks-dir D  also install packaging/enroot/50-bypass.sh as D/50-bypass.sh (enroot's
+#                         /etc/enroot/hooks.d); default: not installed
 #   --force               replace an oci.conf that bypass did not write (kept as oci.conf.bypass-old)
 #
 # An oci.conf bypass did not write is not replaced without --force: a site may have its own.
@@ -20,6 +23,7 @@ prefix=/usr/local
 db=/etc/bypass/db
 runtime=runc
 conf_dir=
+enroot_dir=
 force=no
 while [ $# -gt 0 ]; do
     case $1 in
@@ -27,8 +31,9 @@ while [ $# -gt 0 ]; do
         --db) db=${2:?--db needs a directory}; shift 2 ;;
         --runtime) runtime=${2:?--runtime needs runc, crun or a path}; shift 2 ;;
         --slurm-conf-dir) conf_dir=${2:?--slurm-conf-dir needs a directory}; shift 2 ;;
+        --enroot-hooks-dir) enroot_dir=${2:?--enroot-hooks-dir needs a directory}; shift 2 ;;
         --force) force=yes; shift ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "install-slurm.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -56,6 +61,14 @@ command -v jq >/dev/null || echo "install-slurm.sh: warning: jq is not installed
 umask 022
 install -d -o root -g root -m 0755 "$prefix/bin"
 install -o root -g root -m 0755 "$repo/packaging/slurm/bypass-slurm-run" "$prefix/bin/bypass-slurm-run"
+if [ -n "$enroot_dir" ]; then
+    install -d -o root -g root -m 0755 "$enroot_dir"
+    sed -e "s#@PREFIX@#$prefix#g" -e "s#@DB@#$db#g" "$repo/packaging/enroot/50-bypass.sh" > "$enroot_dir/50-bypass.sh.tmp"
+    chown root:root "$enroot_dir/50-bypass.sh.tmp"
+    chmod 0755 "$enroot_dir/50-bypass.sh.tmp"
+    mv -f "$enroot_dir/50-bypass.sh.tmp" "$enroot_dir/50-bypass.sh"
+    echo "installed the enroot hook $enroot_dir/50-bypass.sh"
+fi
 if [ "$conf_dir" = none ]; then
     echo "installed $prefix/bin/bypass-slurm-run (no oci.conf written)"
     exit 0

@@ -172,8 +172,13 @@ assert_eq "$RC" 1 "bypass-slurm-run: a state directory that is a link is refused
 
 # --- install-slurm.sh writes the wrapper and oci.conf --------------------------------------------------
 mkdir -p "$W/inst/etc"
-capture "$REPO/packaging/slurm/install-slurm.sh" --prefix "$W/inst" --db /etc/bypass/db --runtime crun --slurm-conf-dir "$W/inst/etc"
+capture "$REPO/packaging/slurm/install-slurm.sh" --prefix "$W/inst" --db /etc/bypass/db --runtime crun --slurm-conf-dir "$W/inst/etc" \
+    --enroot-hooks-dir "$W/inst/enroot/hooks.d"
 assert_eq "$RC" 0 "install-slurm.sh: exit 0"
+assert_eq "$(stat -c '%a %U' "$W/inst/bin/bypass-slurm-run")" "755 root" "install-slurm.sh: the wrapper, root's, 0755"
+assert_eq "$(grep -c '^bypass=\|^db=' "$W/inst/enroot/hooks.d/50-bypass.sh")/$(grep -c '@PREFIX@\|@DB@' "$W/inst/enroot/hooks.d/50-bypass.sh")" "2/0" \
+    "install-slurm.sh --enroot-hooks-dir: the hook with the prefix and database filled in"
+assert_eq "$(sed -n 's/^bypass=//p' "$W/inst/enroot/hooks.d/50-bypass.sh")" "$W/inst/bin/bypass" "install-slurm.sh: the hook runs the installed launcher"
 assert_eq "$(grep -c "^RunTime[A-Za-z]*=\"$W/inst/bin/bypass-slurm-run --runtime crun --db /etc/bypass/db " "$W/inst/etc/oci.conf")" 4 \
     "install-slurm.sh: oci.conf names the wrapper, the runtime and the database in all four commands"
 assert_eq "$(grep -c '@' "$W/inst/etc/oci.conf")" 0 "install-slurm.sh: no placeholder left"
