@@ -24,11 +24,26 @@ bypass --db "$DB" db register "$REPO/compat-db/examples/host-mpich.json" >/dev/n
 STATE=$TEST_TMP/runc-state
 mkdir -m 0700 "$STATE"
 _IT_TRAP=1
-cleanup() {
-    local id
+# mpiexec.hydra ends a failed job with SIGTERM and, at once, SIGKILL to each rank's process: a
+# SIGKILLed `runc run` leaves its container running. Containers of this test are reaped through
+# the runtime's state and, should that be gone, through their cgroups (named after the id).
+reap() {
+    local id d
     for id in $(runc --root "$STATE" list -q 2>/dev/null); do
+        runc --root "$STATE" kill "$id" KILL >/dev/null 2>&1 || true
         runc --root "$STATE" delete -f "$id" >/dev/null 2>&1 || true
     done
+    for d in /sys/fs/cgroup/*/"it-$$-"* /sys/fs/cgroup/"it-$$-"*; do
+        [ -f "$d/cgroup.procs" ] || continue
+        xargs -r kill -KILL <"$d/cgroup.procs" 2>/dev/null || true
+        for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$d" 2>/dev/null && break; sleep 0.2; done
+    done
+}
+left() { # the processes still in this test's containers' cgroups
+    cat /sys/fs/cgroup/*/"it-$$-"*/cgroup.procs /sys/fs/cgroup/"it-$$-"*/cgroup.procs 2>/dev/null | sort -u | tr '\n' ' '
+}
+cleanup() {
+    reap
     _it_cleanup
 }
 trap cleanup EXIT
@@ -59,6 +74,7 @@ launch() { # NAME: mpiexec.hydra -n 2, rank R running bypass-slurm-run on bundle
         bash -c 'exec "$W" --bypass "$B" --state-root "$S" --db "$D" run "it-'$$'-$PMI_RANK" "$T-$PMI_RANK"' \
         2>"$TEST_TMP/mpiexec.err" </dev/null) || RC=$?
     ERR=$(cat "$TEST_TMP/mpiexec.err")
+    [ "$RC" -eq 0 ] || reap
 }
 ranks_line() {
     printf '%s\n' "$1" | grep '^rank ' | sort | tr '\n' '|'
@@ -87,6 +103,8 @@ assert_eq "$(versions "$OUT")" "4.2.1 " "mpiexec.hydra -n 2 runc, bypass opted o
 # --- control: each container with its own IPC namespace and /dev/shm ---------------------------------
 rank_bundles private no
 launch private
+reap
+assert_eq "$(left)" "" "control: the ranks' containers are gone once reaped"
 assert_eq "$([ "$RC" -ne 0 ] && echo failed)" "failed" "control: containers with private IPC and /dev/shm do not run the job"
 assert_not_contains "$OUT" "of 2: allreduce sum 3" "control: no rank completes the allreduce"
 # (MPICH's reason, "MPIDU_Init_shm_init: unable to allocate shared memory", is on the failing

@@ -32,6 +32,9 @@ W=$(mktemp -d /tmp/bypass-slurm-it.XXXXXX)
 chmod 0755 "$W"
 BUNDLE_MOUNTS=()
 cleanup() {
+    if [ -n "${JOBPID:-}" ]; then
+        kill -TERM "$JOBPID" 2>/dev/null || true # timeout passes it on to srun
+    fi
     slurm_cluster_stop
     local id
     if [ -d "$W/state" ]; then
@@ -93,11 +96,17 @@ if ! slurm_cluster_start "$W/cluster" 2>"$TEST_TMP/cluster.err"; then
 fi
 ok "the one-host cluster starts (munged, slurmctld, slurmd n1 and n2)"
 
-# srun as the job user, from a directory it can read; stdout and stderr apart.
+# srun as the job user, from a directory it can read; stdout and stderr apart. In the background
+# and waited for, so that a TERM to the test runs the cleanup at once, not after srun ends.
+JOBPID=
 job() { # SRUN-ARGS...
     RC=0
-    OUT=$(cd "$W" && timeout --kill-after=10 180 runuser -u "$JOBUSER" -- env SLURM_CONF="$SLURM_CONF" \
-        srun --time=3 "$@" 2>"$TEST_TMP/srun.err" </dev/null) || RC=$?
+    (cd "$W" && exec timeout --kill-after=10 180 runuser -u "$JOBUSER" -- env SLURM_CONF="$SLURM_CONF" \
+        srun --time=3 "$@") >"$TEST_TMP/srun.out" 2>"$TEST_TMP/srun.err" </dev/null &
+    JOBPID=$!
+    wait "$JOBPID" || RC=$?
+    JOBPID=
+    OUT=$(cat "$TEST_TMP/srun.out")
     ERR=$(cat "$TEST_TMP/srun.err")
 }
 ranks_line() { # OUTPUT: the rank lines, sorted, joined
