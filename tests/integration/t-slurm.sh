@@ -195,4 +195,10 @@ echo 'RunTimeRun="site"' >"$W/inst/etc/oci.conf"
 capture "$REPO/packaging/slurm/install-slurm.sh" --prefix "$W/inst" --slurm-conf-dir "$W/inst/etc"
 assert_eq "$RC/$(cat "$W/inst/etc/oci.conf")" '2/RunTimeRun="site"' "install-slurm.sh: a site's own oci.conf is kept without --force"
 
+mkdir -p "$W/inst2/etc"
+capture env SLURM_CONF="$W/inst2/etc/slurm.conf" "$REPO/packaging/install.sh" --prefix "$W/inst2" --db "$W/inst2/db" --hooks-dir none --slurm
+assert_eq "$RC/$(grep -c "$W/inst2/bin/bypass-slurm-run --runtime runc --db $W/inst2/db " "$W/inst2/etc/oci.conf" 2>/dev/null)" "0/4" \
+    "install.sh --slurm: bypass, then the wrapper and an oci.conf with the same prefix and database"
+assert_eq "$([ -x "$W/inst2/bin/bypass-slurm-run" ] && [ -x "$W/inst2/bin/bypass" ] && echo both)" "both" "install.sh --slurm: both launchers installed"
+
 finish

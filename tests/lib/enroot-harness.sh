@@ -76,7 +76,7 @@ while read -r src dst type opts rest; do
     case "$src" in ''|'#'*) continue ;; esac
     [ -n "$dst" ] && [ -n "$type" ] && [ -z "$rest" ] || { echo "enroot-harness.sh: bad fstab line: $src $dst $type $opts $rest" >&2; exit 1; }
     target=$(inside "$dst")
-    create= ro=no bind=
+    create='' ro=no bind=''
     mopts=()
     IFS=, read -ra list <<<"${opts:-defaults}"
     for o in "${list[@]}"; do
