@@ -60,7 +60,11 @@ chown "$JUID:$JGID" "$W/state"
 
 # BUNDLE/rootfs must be a directory: slurmstepd points its spool copy of config.json there and
 # refuses a link. A read-only bind mount of the cached rootfs serves.
-# A rootless bundle as `runc spec --rootless` makes it for the job user.
+# A rootless bundle as `runc spec --rootless` makes it for the job user. Both "nodes" of this
+# cluster are one host, so the ranks' UCX tries shared memory between the two containers: they
+# share the host's IPC namespace and /dev/shm (and so lose the /dev/mqueue mount, which a rootless
+# container can only make in an IPC namespace of its own). With private ones, MPI_Finalize was
+# seen to deadlock about one run in ten (one rank in the PMI barrier, the other spinning in UCX).
 bundle() { # NAME ROOTFS ARGS...
     local b=$W/$1 rootfs=$2
     shift 2
@@ -71,7 +75,10 @@ bundle() { # NAME ROOTFS ARGS...
     _it_jq "$b/config.json" --argjson u "$JUID" --argjson g "$JGID" --argjson a "$(jq -n '$ARGS.positional' --args -- "$@")" '
         .linux.uidMappings = [{"containerID": 0, "hostID": $u, "size": 1}]
         | .linux.gidMappings = [{"containerID": 0, "hostID": $g, "size": 1}]
-        | .process.terminal = false | .process.args = $a | .root.readonly = true'
+        | .process.terminal = false | .process.args = $a | .root.readonly = true
+        | .linux.namespaces = [.linux.namespaces[] | select(.type != "ipc")]
+        | .mounts = [.mounts[] | select(.destination != "/dev/shm" and .destination != "/dev/mqueue")]
+            + [{"destination": "/dev/shm", "type": "bind", "source": "/dev/shm", "options": ["rbind", "nosuid", "nodev"]}]'
     chmod 0755 "$b"
     chmod 0644 "$b/config.json"
 }
@@ -178,6 +185,46 @@ assert_eq "$RC/$ERR" "2/bypass-slurm-run: $W/nonexistent: bundle directory does 
 ln -s /tmp "$W/state-link"
 capture "$REPO/packaging/slurm/bypass-slurm-run" --state-root "$W/state-link" state x
 assert_eq "$RC" 1 "bypass-slurm-run: a state directory that is a link is refused"
+
+# --- the wrapper's PMI hand-over on its own: a fake runtime prints what it was given -------------
+# (a socketpair made by perl-base stands for slurmstepd's pmi2 socket; the job's variables are in
+# the bundle's config.json, as slurmstepd writes them)
+cat >"$TEST_TMP/fake-runtime" <<'FAKE'
+#!/bin/bash
+b=
+while [ $# -gt 0 ]; do case $1 in --bundle) b=$2; shift 2 ;; *) shift ;; esac; done
+echo "fd3=$(readlink /proc/$$/fd/3 | cut -d: -f1)"
+jq -r '.process.env[] | select(test("^(PMI_|SLURM_PROCID|SLURM_LOCALID|SLURM_NODEID)"))' "$b/config.json" | sort | tr '\n' ' '
+FAKE
+chmod 0755 "$TEST_TMP/fake-runtime"
+pmi_case() { # NODE TASK NODELIST MAPPING NTASKS [SOCKETS]
+    local b=$TEST_TMP/pmi-bundle
+    mkdir -p "$b"
+    jq -n --arg l "$3" --arg m "$4" --arg n "$5" '{ociVersion: "1.0.2", root: {path: "/nonexistent"},
+        process: {args: ["/app/allreduce"], env: ["PATH=/bin", "SLURM_JOB_ID=42", "SLURM_STEP_ID=7",
+        ("SLURM_STEP_NODELIST=" + $l), ("SLURM_PMI2_PROC_MAPPING=" + $m), ("SLURM_STEP_NUM_TASKS=" + $n)]},
+        annotations: {"org.supercontainers.bypass.enabled": "false"}}' >"$b/config.json"
+    capture env -u PMI_FD SLURMD_NODENAME="$1" SLURM_MPI_TYPE=pmi2 perl -MSocket -e '
+        BEGIN { $^F = 255 } # descriptors perl opens stay open across exec
+        my $n = shift; my @keep;
+        for (1 .. $n) { socketpair(my $x, my $y, AF_UNIX, SOCK_STREAM, PF_UNSPEC) or die "socketpair: $!"; push @keep, $y; close $x; }
+        exec @ARGV or die "exec: $!"' "${6:-1}" \
+        "$REPO/packaging/slurm/bypass-slurm-run" --bypass "$BYPASS" --db "$DB" --runtime "$TEST_TMP/fake-runtime" \
+        --state-root "$TEST_TMP/rs" run pmi-test "$b" "$2"
+}
+pmi_case n2 0 'n[1-2]' '(vector,(0,2,1))' 2
+assert_eq "$RC/$OUT" "0/fd3=socket
+PMI_FD=3 PMI_JOBID=42.7 PMI_RANK=1 PMI_SIZE=2 SLURM_LOCALID=0 SLURM_NODEID=1 SLURM_PROCID=1 " \
+    "wrapper: the socket on fd 3, rank 1 on the second of two nodes"
+pmi_case n3 1 'n[1-4]' '(vector,(0,4,2))' 8
+assert_contains "$OUT" "PMI_RANK=5 PMI_SIZE=8" "wrapper: block mapping, 2 per node: task 1 of the third node is rank 5"
+pmi_case n2 1 'n[1-3]' '(vector,(0,3,1))' 6
+assert_contains "$OUT" "PMI_RANK=4 PMI_SIZE=6" "wrapper: cyclic mapping (the blocks repeat): task 1 of the second node is rank 4"
+pmi_case n9 0 'n[1-2]' '(vector,(0,2,1))' 2
+assert_eq "$RC/$ERR" "1/bypass-slurm-run: node n9 is not in the step's node list n[1-2]" "wrapper: a node not in the step is an error, named"
+pmi_case n1 0 'n[1-2]' '(vector,(0,2,1))' 2 2
+assert_contains "$RC/$ERR" "1/bypass-slurm-run: srun --mpi=pmi2: expected one PMI socket open in the runtime process, found 2" \
+    "wrapper: two candidate sockets are an error, not a guess"
 
 # --- install-slurm.sh writes the wrapper and oci.conf --------------------------------------------------
 mkdir -p "$W/inst/etc"
