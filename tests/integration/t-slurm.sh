@@ -193,7 +193,7 @@ cat >"$TEST_TMP/fake-runtime" <<'FAKE'
 #!/bin/bash
 b=
 while [ $# -gt 0 ]; do case $1 in --bundle) b=$2; shift 2 ;; *) shift ;; esac; done
-echo "fd3=$(readlink /proc/$$/fd/3 | cut -d: -f1)"
+echo "fd3=$(readlink /proc/$$/fd/3 | cut -d: -f1) umask=$(umask)"
 jq -r '.process.env[] | select(test("^(PMI_|SLURM_PROCID|SLURM_LOCALID|SLURM_NODEID)"))' "$b/config.json" | sort | tr '\n' ' '
 FAKE
 chmod 0755 "$TEST_TMP/fake-runtime"
@@ -212,10 +212,11 @@ pmi_case() { # NODE TASK NODELIST MAPPING NTASKS [SOCKETS]
         "$REPO/packaging/slurm/bypass-slurm-run" --bypass "$BYPASS" --db "$DB" --runtime "$TEST_TMP/fake-runtime" \
         --state-root "$TEST_TMP/rs" run pmi-test "$b" "$2"
 }
+umask 0022 # the umask the container must get back from the wrapper
 pmi_case n2 0 'n[1-2]' '(vector,(0,2,1))' 2
-assert_eq "$RC/$OUT" "0/fd3=socket
+assert_eq "$RC/$OUT" "0/fd3=socket umask=0022
 PMI_FD=3 PMI_JOBID=42.7 PMI_RANK=1 PMI_SIZE=2 SLURM_LOCALID=0 SLURM_NODEID=1 SLURM_PROCID=1 " \
-    "wrapper: the socket on fd 3, rank 1 on the second of two nodes"
+    "wrapper: the socket on fd 3, rank 1 on the second of two nodes, the caller's umask"
 pmi_case n3 1 'n[1-4]' '(vector,(0,4,2))' 8
 assert_contains "$OUT" "PMI_RANK=5 PMI_SIZE=8" "wrapper: block mapping, 2 per node: task 1 of the third node is rank 5"
 pmi_case n2 1 'n[1-3]' '(vector,(0,3,1))' 6
