@@ -25,6 +25,12 @@ hooks_dir=/usr/share/containers/oci/hooks.d
 always=no
 hook_file=50-bypass.json
 java_opt=
+# --slurm: afterwards, packaging/slurm/install-slurm.sh with the same --prefix and --db (the
+# srun --container wrapper and oci.conf; see its --help for more).
+slurm=no
+rest=()
+for a in "$@"; do if [ "$a" = --slurm ]; then slurm=yes; else rest+=("$a"); fi; done
+set -- ${rest[@]+"${rest[@]}"}
 while [ $# -gt 0 ]; do
     case $1 in
         --prefix) prefix=${2:?--prefix needs a directory}; shift 2 ;;
@@ -92,3 +98,6 @@ fi
 if [ "$hooks_dir" = none ]; then hooks_note="no hooks.d file"; else hooks_note="hooks.d: $(for f in $hook_files; do printf '%s ' "$hooks_dir/$f"; done)"; fi
 echo "installed bypass in $prefix (database $db, $hooks_note)"
 echo "next: bypass --db $db db register compat-db/examples/host-mpich.json"
+if [ "$slurm" = yes ]; then
+    "$repo/packaging/slurm/install-slurm.sh" --prefix "$prefix" --db "$db"
+fi

@@ -14,7 +14,7 @@
 # 2.36 instead, a binary would need __libc_start_main@GLIBC_2.34, which Debian 11's glibc 2.31
 # lacks; with the host's crt1.o but the old glibc, the program's own constructors would silently
 # not run.
-#   ROOTFS with libmpich.so.12: OUTDIR/mpi_hello, and OUTDIR/mpi_new_call when the ROOTFS' libmpich
+#   ROOTFS with libmpich.so.12: OUTDIR/mpi_hello, OUTDIR/allreduce (ranks that must talk), and OUTDIR/mpi_new_call when the ROOTFS' libmpich
 #     defines the symbol named in NEW_SYMBOL (MPICH 4.2 does, MPICH 3.4 does not). Compiled with
 #     the MPICH headers of the sysroot and linked with -l:libmpich.so.12 from ROOTFS'
 #     /usr/lib/x86_64-linux-gnu (-rpath-link there for its dependencies): DT_NEEDED
@@ -185,7 +185,7 @@ fi
 
 new_symbol=$(cat "$here/NEW_SYMBOL")
 defined=$(nm -D --defined-only "$libdir/libmpich.so.12" | awk '{ print $NF }')
-for prog in mpi_hello mpi_new_call; do
+for prog in mpi_hello mpi_new_call allreduce; do
     if [ "$prog" = mpi_new_call ] && ! grep -qx "$new_symbol" <<<"$defined"; then
         echo "mpi_new_call skipped: this suite's libmpich has no $new_symbol" >&2
         continue

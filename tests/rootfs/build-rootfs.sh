@@ -42,7 +42,7 @@
 #             (-X below leaves links alone): libmpi_abi.so.1 -> the file whose DT_SONAME it is
 #   ldconfig  the rootfs' /etc/ld.so.cache, written by the host's static ldconfig with -r (-X: no
 #             links touched). Nothing from the rootfs is ever executed on the host.
-#   programs  tests/programs/build-programs.sh: /app/mpi_hello and /app/mpi_new_call (the latter
+#   programs  tests/programs/build-programs.sh: /app/mpi_hello, /app/allreduce and /app/mpi_new_call (the latter
 #             only where the suite's MPICH has tests/programs/NEW_SYMBOL), /app/hello without MPI
 #   done      DEST.tmp gets the stamp /.bypass-rootfs (key, flavour, package versions) and is
 #             renamed to DEST: a half-built rootfs is never taken for a finished one
