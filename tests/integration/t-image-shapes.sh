@@ -157,4 +157,30 @@ assert_eq "$(printf '%s' "$OUT" | jq -r '.container.consumers.scope')" "script" 
 assert_contains "$(printf '%s' "$OUT" | jq -r '.container.consumers.checked[].why')" "/app/mpi_hello" "report: why each consumer"
 
 assert_rootfs_unchanged_except "$SNAP" "every container of the image left it as it was"
+
+# --- an interpreter: python3 with mpi4py (Open MPI 5.0) against the host's Open MPI 4.1 -----------
+PY=$(rootfs_for trixie-mpi4py)
+DBO=$(new_db)
+bypass --db "$DBO" db register "$REPO/compat-db/examples/host-openmpi.json" >/dev/null || not_ok "register host-openmpi"
+PYIMG=$TEST_TMP/py
+cp -al "$PY" "$PYIMG"
+pyprog=(python3 -c "from mpi4py import MPI; print('library:', MPI.Get_library_version().splitlines()[0])")
+make_bundle "$PYIMG" "$TEST_TMP/b-py-own" "${pyprog[@]}"
+runc_run "$TEST_TMP/b-py-own"
+assert_contains "$RUN_OUT" "library: Open MPI v5" "mpi4py: on its own, the image's Open MPI 5"
+capture bypass --db "$DBO" check --rootfs "$PYIMG" --exec python3
+assert_eq "$RC" 3 "mpi4py: check refuses"
+assert_contains "$OUT" "every MPI consumer in the image is checked" "mpi4py: an interpreter makes the image count"
+assert_contains "$OUT" "mpi4py/MPI.cpython" "mpi4py: the refusal names the extension module"
+assert_contains "$OUT" "missing-symbols" "mpi4py: for missing symbols"
+run_hooked py "$DBO" "${pyprog[@]}"
+assert_eq "$([ "$RUN_RC" -ne 0 ] && echo refused)" "refused" "mpi4py: the hook refuses the start"
+# The truth: the plan bypass would make under the loosest check, forced in with plain bind mounts.
+capture bypass --db "$DBO" check --rootfs "$PYIMG" --exec python3 --abi-check major --json
+forced=$(printf '%s' "$OUT" | jq -r '.plan.mounts[] | "\(.source):\(.target)"' | paste -sd,)
+run_forced py "$forced" "${pyprog[@]}"
+bundle_env "$TEST_TMP/f-py" LD_LIBRARY_PATH /opt/bypass/lib
+runc_run "$TEST_TMP/f-py"
+assert_eq "$([ "$RUN_RC" -ne 0 ] && echo failed)" "failed" "mpi4py: forced onto the host Open MPI 4.1, the import really fails"
+assert_contains "$RUN_OUT" "undefined symbol" "mpi4py: on an undefined symbol"
 finish
