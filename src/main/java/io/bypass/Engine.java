@@ -1,6 +1,8 @@
 package io.bypass;
 
 import io.bypass.container.ContainerProfile;
+import io.bypass.container.ContainerRoot;
+import io.bypass.container.ProfileBudget;
 import io.bypass.container.Profiler;
 import io.bypass.db.BundleEntry;
 import io.bypass.db.Database;
@@ -27,11 +29,17 @@ public final class Engine {
 
     public static Result decide(Database db, Path rootfs, Map<String, String> annotations, Map<String, String> env,
                                 String exec, boolean execMustBeElf, Policy policy) {
+        return decide(db, rootfs, annotations, env, exec, execMustBeElf, policy, null);
+    }
+
+    /** The same, with every container lookup and read reported to observer (null: none). */
+    public static Result decide(Database db, Path rootfs, Map<String, String> annotations, Map<String, String> env,
+                                String exec, boolean execMustBeElf, Policy policy, ContainerRoot.Observer observer) {
         long t0 = System.nanoTime();
         List<BundleEntry> bundles = db.loadAll();
         long t1 = System.nanoTime();
         ContainerProfile profile = Profiler.profile(new Profiler.Request(rootfs, annotations, env, exec, execMustBeElf,
-                sonamesOfInterest(bundles)));
+                sonamesOfInterest(bundles)), ProfileBudget.standard(), observer);
         long t2 = System.nanoTime();
         Plan plan = Planner.plan(profile, bundles, policy);
         if (Boolean.getBoolean("bypass.trace")) {
