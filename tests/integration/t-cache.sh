@@ -131,9 +131,9 @@ echo "# 8 at once: $outcomes"
 assert_eq "$(grep -c 'cache=computed' "$AUDIT")" 1 "8 at once: one computed ($outcomes)"
 assert_eq "$(grep -cE 'cache=(waited-hit|hit)' "$AUDIT")" 7 "8 at once: 7 hit or waited for it"
 n=$(find "$CACHE/entries" -type f | wc -l)
-# The overlays' files have the lower layer's inodes, but their directories (the root among them)
-# have the overlay's: the entry of the plain rootfs does not serve them, and the new one replaces
-# it (the same file list) or takes a free variant.
+# The overlays show the lower layer's inodes, so the plain rootfs' entry would serve them; but the
+# edited copies above stored theirs over it (a store replaces the variant with the same file
+# list), so the burst computes one entry, which replaces a variant or takes a free one.
 assert_eq "$([ "$n" -le $((entries_before + 1)) ] && echo yes)" yes "8 at once: at most one entry more ($entries_before, now $n)"
 
 # --- db register / remove and a configuration change invalidate ---------------------------------

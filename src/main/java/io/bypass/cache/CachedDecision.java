@@ -96,8 +96,10 @@ public final class CachedDecision {
             trace("cache not used: " + e.getMessage());
             return compute(db, req, "off", e.getMessage());
         }
-        String key = key(db, SiteConfig.locate(configFile, env), req).digest();
-        Duration wait = waitTimeout(env);
+        return decide(cache, key(db, SiteConfig.locate(configFile, env), req).digest(), db, req, waitTimeout(env));
+    }
+
+    private static Decision decide(DecisionCache cache, String key, Database db, Request req, Duration wait) {
         try (ContainerRoot root = ContainerRoot.open(req.rootfs())) {
             Computing computing = new Computing(db, req);
             long t0 = System.nanoTime();
@@ -129,6 +131,28 @@ public final class CachedDecision {
                     null, null, null, req.annotations(), req.env(), List.of());
             return new Decision(s.plan, profile, s.sources, outcome, note);
         }
+    }
+
+    /**
+     * For the class-data archive's training run (packaging/make-cds.sh): a decision computed and
+     * stored, then the same one hit, in a fresh cache at dir owned by whoever runs it. Returns the
+     * two outcomes, e.g. "computed hit".
+     */
+    public static String train(Database db, Path rootfs, String exec, Path dir) {
+        int uid;
+        try {
+            uid = (Integer) Files.getAttribute(Files.createDirectories(dir), "unix:uid");
+        } catch (IOException e) {
+            throw BypassException.internal("training: cannot make " + dir + ": " + e.getMessage(), e);
+        }
+        DecisionCache cache = DecisionCache.open(dir.resolve("decisions"), DecisionCache.Options.defaults().withOwner(uid));
+        Request req = new Request(rootfs, Map.of(), Map.of(), exec == null ? List.of() : List.of(exec), "runtime-hook", "hook",
+                Policy.DEFAULT);
+        String key = key(db, dir.resolve("no-config.json"), req).digest();
+        String first = decide(cache, key, db, req, DecisionCache.DEFAULT_WAIT).cache();
+        Decision hit = decide(cache, key, db, req, DecisionCache.DEFAULT_WAIT);
+        Verifier.quickCheckSources(hit.sources());
+        return first + " " + hit.cache();
     }
 
     /** The decision computed here, without the cache. */
