@@ -62,10 +62,14 @@ assert_eq "$(mpich_version "$RUN_OUT")" "4.0.2" "edited image: still runs on the
 assert_eq "$(last_cache)" "computed" "edited image (same size, mtime, inode): the entry is not used, computed again"
 runc_run "$TEST_TMP/copy"
 assert_eq "$(last_cache)" "hit" "edited image, warm again: hit"
-# The program replaced (a new file at the same path): computed again.
-cp -p "$COPY/app/mpi_hello" "$TEST_TMP/mpi_hello" && rm "$COPY/app/mpi_hello" && cp -p "$TEST_TMP/mpi_hello" "$COPY/app/mpi_hello"
+# The program replaced by another build (here: one more byte at its end, renamed over it).
+cp -p "$COPY/app/mpi_hello" "$COPY/app/.mpi_hello.new" && printf '\0' >> "$COPY/app/.mpi_hello.new"
+mv "$COPY/app/.mpi_hello.new" "$COPY/app/mpi_hello"
 runc_run "$TEST_TMP/copy"
+assert_eq "$(mpich_version "$RUN_OUT")" "4.0.2" "program replaced: runs on the host MPICH"
 assert_eq "$(last_cache)" "computed" "program replaced: computed again"
+# Replaced by the very same bytes and metadata (rm, then cp -p; ext4 may hand out the same
+# inode): a hit is right, those are the bytes that decided.
 # Something appearing where the profile found nothing (CUDA's forward-compatibility directory,
 # which the profile lists when it is there) invalidates.
 [ -e "$COPY/usr/local/cuda/compat" ] && not_ok "the image has no /usr/local/cuda/compat"
