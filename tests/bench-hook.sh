@@ -27,7 +27,8 @@
 # The launcher is this checkout's hook/bypass (target/bypass.jar with target/bypass.jsa or .aot),
 # or $BYPASS_LAUNCHER (e.g. /usr/local/bin/bypass after packaging/install.sh). Its JVM is the one
 # the launcher picks: lib/bypass/java when installed, else $BYPASS_JAVA, else JDK 17; the floor
-# hook uses the same one. The warm case means something only once bypass reads the cache.
+# hook uses the same one. bypass reads the cache through io.bypass.cache.CachedDecision (docs/cache.md):
+# the warm case is a hit (no database read, no ELF parsing; files re-statted and re-hashed).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 need_root

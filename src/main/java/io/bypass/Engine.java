@@ -1,6 +1,8 @@
 package io.bypass;
 
 import io.bypass.container.ContainerProfile;
+import io.bypass.container.ContainerRoot;
+import io.bypass.container.ProfileBudget;
 import io.bypass.container.Profiler;
 import io.bypass.db.BundleEntry;
 import io.bypass.db.Database;
@@ -27,18 +29,33 @@ public final class Engine {
 
     public static Result decide(Database db, Path rootfs, Map<String, String> annotations, Map<String, String> env,
                                 String exec, boolean execMustBeElf, Policy policy) {
-        return decide(db, rootfs, annotations, env, exec == null ? List.of() : List.of(exec), execMustBeElf, policy);
+        return decide(db, rootfs, annotations, env, exec == null ? List.of() : List.of(exec), execMustBeElf, policy, null);
     }
 
-    /** @param args the container's whole command line (process.args): a shell's -c string is read too */
+    /** The same, with every container lookup and read reported to observer (null: none). */
+    public static Result decide(Database db, Path rootfs, Map<String, String> annotations, Map<String, String> env,
+                                String exec, boolean execMustBeElf, Policy policy, ContainerRoot.Observer observer) {
+        return decide(db, rootfs, annotations, env, exec == null ? List.of() : List.of(exec), execMustBeElf, policy,
+                observer);
+    }
+
     public static Result decide(Database db, Path rootfs, Map<String, String> annotations, Map<String, String> env,
                                 List<String> args, boolean execMustBeElf, Policy policy) {
+        return decide(db, rootfs, annotations, env, args, execMustBeElf, policy, null);
+    }
+
+    /**
+     * @param args     the container's whole command line (process.args): a shell's -c string is read too
+     * @param observer every container lookup and read is reported to it (null: none)
+     */
+    public static Result decide(Database db, Path rootfs, Map<String, String> annotations, Map<String, String> env,
+                                List<String> args, boolean execMustBeElf, Policy policy, ContainerRoot.Observer observer) {
         String exec = args.isEmpty() ? null : args.get(0);
         long t0 = System.nanoTime();
         List<BundleEntry> bundles = db.loadAll();
         long t1 = System.nanoTime();
         ContainerProfile profile = Profiler.profile(new Profiler.Request(rootfs, annotations, env, exec, execMustBeElf,
-                sonamesOfInterest(bundles), args));
+                sonamesOfInterest(bundles), args), ProfileBudget.standard(), observer);
         long t2 = System.nanoTime();
         Plan plan = Planner.plan(profile, bundles, policy);
         if (Boolean.getBoolean("bypass.trace")) {

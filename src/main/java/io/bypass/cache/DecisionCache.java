@@ -59,7 +59,7 @@ public final class DecisionCache {
     public static final Duration DEFAULT_WAIT = Duration.ofSeconds(2);
 
     private static final byte[] MAGIC = "bypassDC".getBytes(StandardCharsets.US_ASCII);
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
     private static final int DIGEST = 32;
     private static final long TOUCH_AFTER_MS = 60_000;
     private static final long STALE_TEMP_MS = 10 * 60_000;
@@ -623,6 +623,7 @@ public final class DecisionCache {
     private static final byte T_DIR = 1;
     private static final byte T_LINK = 2;
     private static final byte T_MISSING = 3;
+    private static final byte T_RESOLVE = 4;
 
     /**
      * MAGIC, int version, the key (32 bytes), long created (ms), int nfiles, per file: int path
@@ -646,6 +647,7 @@ public final class DecisionCache {
                 case FileIdentity.FILE -> T_FILE;
                 case FileIdentity.DIR -> T_DIR;
                 case FileIdentity.LINK -> T_LINK;
+                case FileIdentity.RESOLVE -> T_RESOLVE;
                 default -> T_MISSING;
             });
             out.writeLong(f.ino());
@@ -718,6 +720,7 @@ public final class DecisionCache {
                 case T_DIR -> FileIdentity.DIR;
                 case T_LINK -> FileIdentity.LINK;
                 case T_MISSING -> FileIdentity.MISSING;
+                case T_RESOLVE -> FileIdentity.RESOLVE;
                 default -> throw new IllegalArgumentException("bad file type");
             };
             long ino = b.getLong();

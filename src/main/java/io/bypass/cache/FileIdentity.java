@@ -20,7 +20,11 @@ import java.util.Optional;
  * re-reads and re-hashes those ranges (see {@link #validate}). docs/cache.md has the threat model.
  *
  * @param path    canonical absolute path inside the rootfs ("/usr/lib/x86_64-linux-gnu/libc.so.6")
- * @param type    {@code file}, {@code dir}, {@code link} or {@code missing}
+ * @param type    {@code file}, {@code dir}, {@code link} or {@code missing}; or {@code resolve}: not a
+ *                file but a lookup, "path (asked as given, following a final symlink when mode is
+ *                1) resolves to the canonical path whose digest is sha256, or to nothing". The
+ *                kernel's openat2 follows symlinks without showing them, so a lookup that went
+ *                through links (or found nothing) is re-checked by resolving it again
  * @param ino     st_ino (0 for missing); st_dev is deliberately not part of the identity: every
  *                container's overlay mount of one image has its own st_dev (docs/cache.md)
  * @param size    st_size (0 for missing)
@@ -39,6 +43,7 @@ public record FileIdentity(String path, String type, long ino, long size, long m
     public static final String DIR = "dir";
     public static final String LINK = "link";
     public static final String MISSING = "missing";
+    public static final String RESOLVE = "resolve";
 
     /** Longest path accepted (PATH_MAX). */
     public static final int MAX_PATH = 4096;
@@ -117,13 +122,27 @@ public record FileIdentity(String path, String type, long ino, long size, long m
 
         /** The names in the directory, without "." and "..", in any order. */
         List<String> list(String path) throws IOException;
+
+        /**
+         * The canonical path that path resolves to now (following a final symlink or not), empty
+         * when it does not resolve. Readers that cannot resolve make every {@code resolve}
+         * identity a difference.
+         */
+        default Optional<String> resolve(String path, boolean followLast) throws IOException {
+            throw new IOException("this reader cannot resolve paths");
+        }
+
+        /** The digest of the ranges' bytes (see {@link FileIdentity#rangesDigest}); readers may read the file once. */
+        default String rangesDigest(String path, List<Range> ranges) throws IOException {
+            return FileIdentity.rangesDigest(this, path, ranges);
+        }
     }
 
     public FileIdentity {
         if (path == null || path.isEmpty() || path.charAt(0) != '/' || path.length() > MAX_PATH || path.indexOf('\0') >= 0) {
             throw new IllegalArgumentException("bad identity path");
         }
-        if (!FILE.equals(type) && !DIR.equals(type) && !LINK.equals(type) && !MISSING.equals(type)) {
+        if (!FILE.equals(type) && !DIR.equals(type) && !LINK.equals(type) && !MISSING.equals(type) && !RESOLVE.equals(type)) {
             throw new IllegalArgumentException(path + ": bad identity type " + type);
         }
         ranges = ranges == null ? List.of() : List.copyOf(ranges);
@@ -149,6 +168,9 @@ public record FileIdentity(String path, String type, long ino, long size, long m
         if (MISSING.equals(type) && (ino != 0 || size != 0 || mtimeNs != 0 || mode != 0 || sha256 != null)) {
             throw new IllegalArgumentException(path + ": a missing path has no metadata");
         }
+        if (RESOLVE.equals(type) && (ino != 0 || size != 0 || mtimeNs != 0 || (mode != 0 && mode != 1) || sha256 == null)) {
+            throw new IllegalArgumentException(path + ": a lookup has only its mode and its result's digest");
+        }
     }
 
     public static FileIdentity missing(String path) {
@@ -158,6 +180,19 @@ public record FileIdentity(String path, String type, long ino, long size, long m
     /** The identity of a path with the given stat (metadata only, no content evidence). */
     public static FileIdentity of(String path, Stat st) {
         return new FileIdentity(path, st.type(), st.ino(), st.size(), st.mtimeNs(), st.mode(), List.of(), null);
+    }
+
+    /**
+     * A lookup: path, asked following a final symlink or not, resolved to canonical (null:
+     * nothing).
+     */
+    public static FileIdentity resolution(String path, boolean followLast, String canonical) {
+        return new FileIdentity(path, RESOLVE, 0, 0, 0, followLast ? 1 : 0, List.of(), resolutionDigest(canonical));
+    }
+
+    static String resolutionDigest(String canonical) {
+        // A NUL cannot be in a path: it stands for "resolves to nothing".
+        return linkDigest(canonical == null ? "\0" : canonical);
     }
 
     /** The same identity with content evidence. */
@@ -180,6 +215,13 @@ public record FileIdentity(String path, String type, long ino, long size, long m
     public static String validate(List<FileIdentity> files, Reader reader, long maxBytes) {
         try {
             for (FileIdentity f : files) {
+                if (RESOLVE.equals(f.type)) {
+                    Optional<String> now = reader.resolve(f.path, f.mode == 1);
+                    if (!f.sha256.equals(resolutionDigest(now.orElse(null)))) {
+                        return f.path + ": " + (now.isPresent() ? "now resolves to " + now.get() : "no longer resolves");
+                    }
+                    continue;
+                }
                 Optional<Stat> st = reader.stat(f.path);
                 if (MISSING.equals(f.type)) {
                     if (st.isPresent()) {
@@ -193,7 +235,7 @@ public record FileIdentity(String path, String type, long ino, long size, long m
             }
             long budget = maxBytes;
             for (FileIdentity f : files) {
-                if (f.sha256 == null) {
+                if (f.sha256 == null || RESOLVE.equals(f.type)) {
                     continue;
                 }
                 String digest;
@@ -205,7 +247,7 @@ public record FileIdentity(String path, String type, long ino, long size, long m
                         if (budget < 0) {
                             return f.path + ": more than " + maxBytes + " bytes to re-check";
                         }
-                        digest = rangesDigest(reader, f.path, f.ranges);
+                        digest = reader.rangesDigest(f.path, f.ranges);
                     }
                     case LINK -> digest = linkDigest(reader.readLink(f.path));
                     case DIR -> digest = listingDigest(reader.list(f.path));

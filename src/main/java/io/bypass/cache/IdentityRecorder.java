@@ -28,6 +28,10 @@ public final class IdentityRecorder {
     private long kept;
     private String uncacheable;
     private final Map<String, Rec> files = new LinkedHashMap<>();
+    /** Lookups by "F"/"N" + path: their canonical result ("" + NUL for nothing). */
+    private final Map<String, String> resolutions = new LinkedHashMap<>();
+    /** Identities in the order first seen: a path ("P" + path) or a lookup ("F"/"N" + path). */
+    private final List<String> order = new ArrayList<>();
 
     private static final class Rec {
         final FileIdentity.Stat stat;      // null: missing
@@ -54,8 +58,37 @@ public final class IdentityRecorder {
         FileIdentity.Stat s = st.orElse(null);
         if (r == null) {
             files.put(path, new Rec(s));
+            order.add("P" + path);
         } else if (r.stat == null ? s != null : !r.stat.equals(s)) {
             markUncacheable(path + " changed while it was profiled");
+        }
+    }
+
+    /**
+     * The profiler looked path up (following a final symlink or not) and it resolved to the
+     * canonical path (null: to nothing). A lookup that went through no link and found the path
+     * itself needs no record of its own: the validator's stat of the canonical path checks that it
+     * still resolves to itself. Paths are taken from "/" (as the container reader does).
+     */
+    public void resolved(String path, boolean followLast, String canonical) {
+        if (path.isEmpty()) {
+            return;   // never resolves, whatever the image holds
+        }
+        String asked = path.charAt(0) == '/' ? path : "/" + path;
+        if (asked.equals(canonical)) {
+            return;
+        }
+        if (asked.length() > FileIdentity.MAX_PATH) {
+            markUncacheable("a path longer than " + FileIdentity.MAX_PATH + " was looked up");
+            return;
+        }
+        String k = (followLast ? "F" : "N") + asked;
+        String v = canonical == null ? "\0" : canonical;
+        String old = resolutions.putIfAbsent(k, v);
+        if (old == null) {
+            order.add(k);
+        } else if (!old.equals(v)) {
+            markUncacheable(asked + " changed while it was profiled");
         }
     }
 
@@ -136,10 +169,15 @@ public final class IdentityRecorder {
         if (uncacheable != null) {
             return Optional.empty();
         }
-        List<FileIdentity> out = new ArrayList<>(files.size());
-        for (Map.Entry<String, Rec> e : files.entrySet()) {
-            String path = e.getKey();
-            Rec r = e.getValue();
+        List<FileIdentity> out = new ArrayList<>(order.size());
+        for (String o : order) {
+            if (o.charAt(0) != 'P') {
+                String v = resolutions.get(o);
+                out.add(FileIdentity.resolution(o.substring(1), o.charAt(0) == 'F', v.equals("\0") ? null : v));
+                continue;
+            }
+            String path = o.substring(1);
+            Rec r = files.get(path);
             if (r.stat == null) {
                 out.add(FileIdentity.missing(path));
                 continue;

@@ -1,11 +1,11 @@
 package io.bypass.cli;
 
 import io.bypass.BypassException;
-import io.bypass.Engine;
 import io.bypass.ExitCodes;
 import io.bypass.Finding;
 import io.bypass.apply.CreatedTargets;
 import io.bypass.apply.HookApplier;
+import io.bypass.cache.CachedDecision;
 import io.bypass.config.Audit;
 import io.bypass.config.SiteConfig;
 import io.bypass.db.Verifier;
@@ -92,9 +92,10 @@ final class HookCommand implements Callable<Integer> {
         if (isPoststop(stage, state)) {
             return poststop(state, err);
         }
-        SiteConfig config = SiteConfig.load(SiteConfig.locate(configFile, System.getenv()), isRoot());
+        Path configPath = SiteConfig.locate(configFile, System.getenv());
+        SiteConfig config = SiteConfig.load(configPath, isRoot());
         try {
-            return decideAndApply(db, config, state, err, start);
+            return decideAndApply(db, config, configPath, state, err, start);
         } catch (BypassException e) {
             boolean skip = config.onError() == SiteConfig.OnError.SKIP && !(e instanceof HookApplier.PartialApply);
             audit(config, state, List.of(), skip ? "error-skipped" : "error", List.of("error"), start, e.getMessage(), err);
@@ -106,7 +107,8 @@ final class HookCommand implements Callable<Integer> {
         }
     }
 
-    private static int decideAndApply(Database db, SiteConfig config, OciState state, PrintWriter err, long start) {
+    private static int decideAndApply(Database db, SiteConfig config, Path configFile, OciState state, PrintWriter err,
+                                      long start) {
         // What the container asks for comes first: a container that opts out, or whose config
         // precreate/patch-bundle already edited, costs no more than reading its config.
         OciConfig oci = OciConfig.read(Path.of(state.bundle()));
@@ -126,32 +128,33 @@ final class HookCommand implements Callable<Integer> {
             audit(config, state, List.of(), "none", List.of("no-bundles"), start, null, err);
             return ExitCodes.OK;
         }
-        String exec = oci.args().isEmpty() ? null : oci.args().get(0);
         trace("config read", start);
-        Engine.Result r = Engine.decide(db, oci.rootfs(), annotations, oci.env(), oci.args(), false, new Policy(config.abiCheck()));
+        // Through the node's decision cache (docs/cache.md): a hit reads no database entry and
+        // parses no ELF file; the freshness check and the apply below run as for a fresh decision.
+        CachedDecision.Decision r = CachedDecision.decide(db, configFile, new CachedDecision.Request(oci.rootfs(), annotations,
+                oci.env(), oci.args(), "runtime-hook", "hook", new Policy(config.abiCheck())), System.getenv());
         trace("decided", start);
         Plan plan = r.plan();
+        String cacheNote = r.auditNote();
         List<String> codes = new ArrayList<>();
         plan.findings().forEach(f -> codes.add(f.code()));
         if (plan.verdict() == Plan.Verdict.NONE) {
-            audit(config, state, plan.bundles(), "none", codes, start, null, err);
+            audit(config, state, plan.bundles(), "none", codes, start, cacheNote, err);
             return ExitCodes.OK;
         }
         if (plan.refused()) {
             Finding f = plan.firstError();
             if ("profile-budget".equals(f.code()) && config.onError() == SiteConfig.OnError.SKIP) {
                 // Not a verdict on the image but bypass giving up on it: the site's onError decides.
-                audit(config, state, plan.bundles(), "error-skipped", codes, start, f.message(), err);
+                audit(config, state, plan.bundles(), "error-skipped", codes, start, f.message() + "; " + cacheNote, err);
                 return ExitCodes.OK;
             }
             String line = f.refusalLine();
-            audit(config, state, plan.bundles(), "refuse", codes, start, f.message(), err);
+            audit(config, state, plan.bundles(), "refuse", codes, start, f.message() + "; " + cacheNote, err);
             err.println(line);
             return ExitCodes.REFUSED;
         }
-        List<String> sources = new ArrayList<>();
-        plan.mounts().forEach(m -> sources.add(m.source()));
-        List<Verifier.Problem> stale = Verifier.quickCheck(r.bundles(), sources);
+        List<Verifier.Problem> stale = Verifier.quickCheckSources(r.sources());
         if (!stale.isEmpty()) {
             Verifier.Problem p = stale.get(0);
             throw BypassException.badInput("registered file " + p.path() + " of bundle " + p.bundle() + " " + p.problem()
@@ -162,7 +165,7 @@ final class HookCommand implements Callable<Integer> {
                 .apply(plan, r.profile(), state.pid(), state.id());
         trace("applied", start);
         audit(config, state, plan.bundles(), "inject", codes, start, plan.mounts().size() + " mounts, " + plan.devices().size()
-                + " devices", err);
+                + " devices; " + cacheNote, err);
         return ExitCodes.OK;
     }
 

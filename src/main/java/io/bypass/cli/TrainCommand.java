@@ -43,6 +43,30 @@ final class TrainCommand implements Callable<Integer> {
         Engine.Result r = Engine.decide(main.database(), rootfs, Map.of(), Map.of(), exec, false, Policy.DEFAULT);
         sink.print(Json.write(r.plan().toJson()));
         Report.printText(sink, r);
+        // The decision cache's paths: a miss that computes and stores, then a hit (validation,
+        // the payload's plan): a warm hook's classes must be in the archive too.
+        java.nio.file.Path dir = null;
+        try {
+            dir = java.nio.file.Files.createTempDirectory("bypass-train-cache-");
+            sink.println(io.bypass.cache.CachedDecision.train(main.database(), rootfs, exec, dir.resolve("c")));
+        } catch (java.io.IOException | RuntimeException e) {
+            sink.println("training without the decision cache: " + e);
+        } finally {
+            removeTree(dir);
+        }
         return ExitCodes.OK;
+    }
+
+    private static void removeTree(java.nio.file.Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (var files = java.nio.file.Files.walk(dir)) {
+            for (java.nio.file.Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.deleteIfExists(p);
+            }
+        } catch (java.io.IOException ignored) {
+            // A temporary directory of the build: best effort.
+        }
     }
 }

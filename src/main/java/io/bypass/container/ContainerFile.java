@@ -23,12 +23,14 @@ public final class ContainerFile implements ElfReader.Source {
     private final ContainerRoot.Node node;
     private final ProfileBudget budget;
     private final List<Range> ranges = new ArrayList<>();
+    private final ContainerRoot.Observer observer;
     private byte[] scratch = new byte[0];
 
-    ContainerFile(int fd, ContainerRoot.Node node, ProfileBudget budget) {
+    ContainerFile(int fd, ContainerRoot.Node node, ProfileBudget budget, ContainerRoot.Observer observer) {
         this.fd = fd;
         this.node = node;
         this.budget = budget;
+        this.observer = observer;
     }
 
     /** The canonical path inside the container. */
@@ -72,6 +74,9 @@ public final class ContainerFile implements ElfReader.Source {
         }
         dst.put(scratch, 0, (int) n);
         addRange(position, n);
+        if (observer != null) {
+            observer.read(node.path(), position, scratch, (int) n);
+        }
         return (int) n;
     }
 

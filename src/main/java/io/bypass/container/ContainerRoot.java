@@ -86,6 +86,27 @@ public final class ContainerRoot implements AutoCloseable {
     public record Lookup(String path, boolean followed, Node found) {
     }
 
+    /**
+     * Told, as the profile runs, what each lookup found and which bytes, link targets and
+     * directory listings were read, so that a decision cache can record the identity of every
+     * file the profile rests on ({@code io.bypass.cache.RootRecorder}). Optional: see
+     * {@link #observe}. Callbacks run on the profiling thread, before the call that caused them
+     * returns; the byte array passed to {@link #read} is only valid during the call.
+     */
+    public interface Observer {
+        /** A lookup of path (following a final symlink or not) found node, or nothing (null). */
+        void lookup(String path, boolean followed, Node found);
+
+        /** The canonical path of a symbolic link a no-follow lookup found, and its target. */
+        void linkTarget(String canonicalPath, String target);
+
+        /** len bytes read at offset from the regular file at canonicalPath. */
+        void read(String canonicalPath, long offset, byte[] bytes, int len);
+
+        /** The names (sorted) listed in the directory at canonicalPath. */
+        void listing(String canonicalPath, List<String> names);
+    }
+
     /** Reads one opened regular file; see {@link #read}. */
     @FunctionalInterface
     public interface FileFunction<T> {
@@ -99,6 +120,7 @@ public final class ContainerRoot implements AutoCloseable {
     private final ProfileBudget budget;
     private final Map<String, Lookup> lookups = new LinkedHashMap<>();
     private boolean closed;
+    private Observer observer;
 
     private ContainerRoot(Path hostDir, int rootFd, boolean openat2, ProfileBudget budget) {
         this.hostDir = hostDir;
@@ -188,6 +210,12 @@ public final class ContainerRoot implements AutoCloseable {
         return openat2 ? "openat2" : "walk";
     }
 
+    /** Reports every lookup and read from now on to observer (null: none). */
+    public ContainerRoot observe(Observer observer) {
+        this.observer = observer;
+        return this;
+    }
+
     /** Every lookup made so far, in order (the last one per path and mode). */
     public Collection<Lookup> lookups() {
         return List.copyOf(lookups.values());
@@ -240,6 +268,14 @@ public final class ContainerRoot implements AutoCloseable {
             } else {
                 try {
                     found = Optional.ofNullable(nodeOf(fd, canonical));
+                    if (observer != null && found.isPresent() && found.get().stat().isSymbolicLink()) {
+                        String target = readLink(fd);
+                        record(path, followLast, found.get());
+                        if (target != null) {
+                            observer.linkTarget(found.get().path(), target);
+                        }
+                        return found;
+                    }
                 } finally {
                     Posix.closeQuietly(fd);
                 }
@@ -251,6 +287,9 @@ public final class ContainerRoot implements AutoCloseable {
 
     private void record(String path, boolean followed, Node found) {
         lookups.put((followed ? "F" : "N") + path, new Lookup(path, followed, found));
+        if (observer != null) {
+            observer.lookup(path, followed, found);
+        }
     }
 
     /**
@@ -463,7 +502,7 @@ public final class ContainerRoot implements AutoCloseable {
             if (!opened.isRegularFile() || opened.ino() != node.stat().ino()) {
                 return Optional.empty();
             }
-            ContainerFile file = new ContainerFile(fd, node, budget);
+            ContainerFile file = new ContainerFile(fd, node, budget, observer);
             try {
                 return Optional.ofNullable(fn.apply(file));
             } catch (IOException e) {
@@ -555,6 +594,13 @@ public final class ContainerRoot implements AutoCloseable {
                 }
             }
             entries.sort(java.util.Comparator.comparing(DirEntry::name));
+            if (observer != null) {
+                List<String> names = new ArrayList<>(entries.size());
+                for (DirEntry e : entries) {
+                    names.add(e.name());
+                }
+                observer.listing(node.path(), names);
+            }
             return entries;
         } catch (LastErrorException e) {
             return List.of();

@@ -85,7 +85,15 @@ public final class Profiler {
      * the finding {@code profile-budget} (an error), naming the limit, so the plan refuses.
      */
     public static ContainerProfile profile(Request req, ProfileBudget budget) {
-        try (ContainerRoot root = ContainerRoot.open(req.rootfs(), budget, ContainerRoot.resolverFromProperty())) {
+        return profile(req, budget, null);
+    }
+
+    /**
+     * Profiles with every lookup and read reported to observer (null: none), for a decision
+     * cache to record what the profile rests on.
+     */
+    public static ContainerProfile profile(Request req, ProfileBudget budget, ContainerRoot.Observer observer) {
+        try (ContainerRoot root = ContainerRoot.open(req.rootfs(), budget, ContainerRoot.resolverFromProperty()).observe(observer)) {
             try {
                 return profile(req, root);
             } catch (ProfileBudget.Exceeded e) {

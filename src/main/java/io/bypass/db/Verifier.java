@@ -21,23 +21,40 @@ public final class Verifier {
      * modification time it had at registration (no hashing: `db verify` does that).
      */
     public static List<Problem> quickCheck(List<BundleEntry> bundles, java.util.Collection<String> sources) {
-        List<Problem> out = new ArrayList<>();
-        java.util.Set<String> wanted = new java.util.HashSet<>(sources);
+        return quickCheckSources(sources(bundles, sources));
+    }
+
+    /** A registered file as the quick check needs it: kept with a cached plan, so a hit reads no database. */
+    public record Source(String bundle, String path, long size, long mtime) {
+    }
+
+    /** The registered files among paths, with what the quick check compares. */
+    public static List<Source> sources(List<BundleEntry> bundles, java.util.Collection<String> paths) {
+        List<Source> out = new ArrayList<>();
+        java.util.Set<String> wanted = new java.util.HashSet<>(paths);
         for (BundleEntry b : bundles) {
             for (RegisteredFile f : b.files()) {
-                if (!wanted.contains(f.path())) {
-                    continue;
+                if (wanted.contains(f.path())) {
+                    out.add(new Source(b.name(), f.path(), f.size(), f.mtime()));
                 }
-                Path p = Path.of(f.path());
-                try {
-                    java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(p,
-                            java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-                    if (!a.isRegularFile() || a.size() != f.size() || (f.mtime() != 0 && a.lastModifiedTime().toMillis() != f.mtime())) {
-                        out.add(new Problem(b.name(), f.path(), "changed since registration"));
-                    }
-                } catch (IOException e) {
-                    out.add(new Problem(b.name(), f.path(), "vanished"));
+            }
+        }
+        return out;
+    }
+
+    /** {@link #quickCheck} of sources already picked out. */
+    public static List<Problem> quickCheckSources(List<Source> sources) {
+        List<Problem> out = new ArrayList<>();
+        for (Source f : sources) {
+            Path p = Path.of(f.path());
+            try {
+                java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(p,
+                        java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                if (!a.isRegularFile() || a.size() != f.size() || (f.mtime() != 0 && a.lastModifiedTime().toMillis() != f.mtime())) {
+                    out.add(new Problem(f.bundle(), f.path(), "changed since registration"));
                 }
+            } catch (IOException e) {
+                out.add(new Problem(f.bundle(), f.path(), "vanished"));
             }
         }
         return out;

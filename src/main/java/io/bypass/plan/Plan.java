@@ -1,11 +1,13 @@
 package io.bypass.plan;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.bypass.Finding;
 import io.bypass.db.RegisteredDevice;
 import io.bypass.util.Json;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -119,6 +121,8 @@ public record Plan(
             dn.put("major", d.host().major());
             dn.put("minor", d.host().minor());
             dn.put("mode", d.host().mode());
+            dn.put("uid", d.host().uid());
+            dn.put("gid", d.host().gid());
             dn.put("bundle", d.bundle());
         }
         ArrayNode es = p.putArray("env");
@@ -130,5 +134,104 @@ public record Plan(
             p.put("libraryDir", libraryDir);
         }
         return o;
+    }
+
+    /**
+     * The plan {@link #toJson} wrote, exactly (the decision cache stores plans this way). Anything
+     * else -- a missing or mistyped field, an unknown verdict, kind or severity -- is an
+     * IllegalArgumentException naming the field: a stored plan that does not parse is not used.
+     */
+    public static Plan fromJson(JsonNode o) {
+        Verdict verdict = switch (text(o, "verdict")) {
+            case "inject" -> Verdict.INJECT;
+            case "refuse" -> Verdict.REFUSE;
+            case "none" -> Verdict.NONE;
+            default -> throw new IllegalArgumentException("plan: verdict: unknown " + o.get("verdict"));
+        };
+        List<String> bundles = new ArrayList<>();
+        for (JsonNode b : array(o, "bundles")) {
+            bundles.add(textValue(b, "bundles[]"));
+        }
+        List<Finding> findings = new ArrayList<>();
+        for (JsonNode f : array(o, "findings")) {
+            Finding.Severity sev = switch (text(f, "severity")) {
+                case "info" -> Finding.Severity.INFO;
+                case "warning" -> Finding.Severity.WARNING;
+                case "error" -> Finding.Severity.ERROR;
+                default -> throw new IllegalArgumentException("plan: findings[].severity: unknown " + f.get("severity"));
+            };
+            findings.add(new Finding(sev, text(f, "code"), text(f, "message"), optText(f, "hint"), optText(f, "bundle")));
+        }
+        JsonNode p = o.get("plan");
+        if (p == null || !p.isObject()) {
+            throw new IllegalArgumentException("plan: plan: not an object");
+        }
+        List<Mount> mounts = new ArrayList<>();
+        for (JsonNode m : array(p, "mounts")) {
+            Mount.Kind kind = switch (text(m, "kind")) {
+                case "replace" -> Mount.Kind.REPLACE;
+                case "add" -> Mount.Kind.ADD;
+                case "extra" -> Mount.Kind.EXTRA;
+                default -> throw new IllegalArgumentException("plan: mounts[].kind: unknown " + m.get("kind"));
+            };
+            JsonNode ro = m.get("readOnly");
+            if (ro == null || !ro.isBoolean()) {
+                throw new IllegalArgumentException("plan: mounts[].readOnly: not a boolean");
+            }
+            mounts.add(new Mount(text(m, "source"), text(m, "target"), kind, ro.booleanValue(), text(m, "bundle"),
+                    optText(m, "soname")));
+        }
+        List<Device> devices = new ArrayList<>();
+        for (JsonNode d : array(p, "devices")) {
+            String type = text(d, "type");
+            if (!type.equals("c") && !type.equals("b")) {
+                throw new IllegalArgumentException("plan: devices[].type: " + type + " (expected c or b)");
+            }
+            devices.add(new Device(new RegisteredDevice(text(d, "source"), type.charAt(0), integer(d, "major"),
+                    integer(d, "minor"), integer(d, "mode"), integer(d, "uid"), integer(d, "gid")), text(d, "target"),
+                    text(d, "bundle")));
+        }
+        List<EnvEdit> env = new ArrayList<>();
+        for (JsonNode e : array(p, "env")) {
+            EnvEdit.Action action = switch (text(e, "action")) {
+                case "set" -> EnvEdit.Action.SET;
+                case "prepend" -> EnvEdit.Action.PREPEND;
+                default -> throw new IllegalArgumentException("plan: env[].action: unknown " + e.get("action"));
+            };
+            env.add(new EnvEdit(text(e, "name"), text(e, "value"), action, text(e, "bundle")));
+        }
+        return new Plan(verdict, findings, bundles, mounts, devices, env, optText(p, "libraryDir"));
+    }
+
+    private static JsonNode array(JsonNode o, String field) {
+        JsonNode a = o.get(field);
+        if (a == null || !a.isArray()) {
+            throw new IllegalArgumentException("plan: " + field + ": not an array");
+        }
+        return a;
+    }
+
+    private static String text(JsonNode o, String field) {
+        return textValue(o.get(field), field);
+    }
+
+    private static String textValue(JsonNode v, String field) {
+        if (v == null || !v.isTextual()) {
+            throw new IllegalArgumentException("plan: " + field + ": not a string");
+        }
+        return v.textValue();
+    }
+
+    private static String optText(JsonNode o, String field) {
+        JsonNode v = o.get(field);
+        return v == null || v.isNull() ? null : textValue(v, field);
+    }
+
+    private static int integer(JsonNode o, String field) {
+        JsonNode v = o.get(field);
+        if (v == null || !v.isInt()) {
+            throw new IllegalArgumentException("plan: " + field + ": not an integer");
+        }
+        return v.intValue();
     }
 }
