@@ -44,7 +44,7 @@ final class CdiCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws IOException {
-            Database db = Main.of(spec).database();
+            Database db = Main.of(spec).existingDatabase();
             List<BundleEntry> bundles = db.loadAll();
             try {
                 Files.createDirectories(output);
@@ -54,7 +54,7 @@ final class CdiCommand implements Callable<Integer> {
             Set<String> written = new HashSet<>();
             for (BundleEntry b : bundles) {
                 Path file = output.resolve(CdiSpec.fileName(b.name()));
-                Database.replaceFile(file, Json.write(CdiSpec.of(b)).getBytes(StandardCharsets.UTF_8));
+                io.bypass.util.AtomicFile.write(file, Json.write(CdiSpec.of(b)).getBytes(StandardCharsets.UTF_8));
                 Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
                 written.add(file.getFileName().toString());
                 spec.commandLine().getOut().println("wrote " + file + " (" + CdiSpec.KIND + "=" + b.name() + ")");

@@ -197,14 +197,7 @@ public final class Profiler {
     }
 
     static String hostMachine() {
-        String arch = System.getProperty("os.arch", "amd64");
-        return switch (arch) {
-            case "amd64", "x86_64" -> "x86_64";
-            case "aarch64", "arm64" -> "aarch64";
-            case "x86", "i386", "i686" -> "i386";
-            case "ppc64le" -> "ppc64";
-            default -> arch;
-        };
+        return io.bypass.util.HostArch.machine();
     }
 
     private static LibraryResolver.Loaded loadProgram(Rootfs rootfs, RootfsView view, Request req, List<Finding> findings) {
