@@ -4,7 +4,7 @@
 # org.supercontainers.bypass.enabled=false), (c) with the hook injecting the host MPICH bundle.
 # Prints the median and quartiles of each, the hook's cost (median minus the bare median) and the
 # ratio to the bare run. Run as root:
-#   sudo tests/bench-hook.sh [RUNS]        (default 30 runs per case, after 3 warm-up runs)
+#   tests/bench-hook.sh [RUNS]        (default 30 runs per case, after 3 warm-up runs)
 # The launcher used is this checkout's hook/bypass (with target/bypass.jsa when built), or
 # $BYPASS_LAUNCHER (e.g. /usr/local/bin/bypass after packaging/install.sh).
 set -euo pipefail
