@@ -58,16 +58,17 @@ public final class Front {
             if (mode.startsContainer()) {
                 String detail = d.refused() ? d.firstError().message() : d.verdict() == Plan.Verdict.INJECT
                         ? d.plan().mounts().size() + " mounts, " + d.plan().devices().size() + " devices" : null;
-                audit(site.config(), mode, stage, containerId, d.plan().bundles(), d.verdict().id(), d.codes(), start, detail);
+                audit(site.config(), stage, containerId, d.plan().bundles(), d.verdict().id(), d.codes(), start, detail);
             }
             return d;
         } catch (BypassException | IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
-            FindingCode code = e instanceof BypassException be ? be.code() : FindingCode.INTERNAL_ERROR;
+            FindingCode code = e instanceof HookApplier.PartialApply ? FindingCode.APPLY_FAILED
+                    : e instanceof BypassException be ? be.code() : FindingCode.INTERNAL_ERROR;
             if (!mode.startsContainer()) {
                 throw e;
             }
             boolean skip = site.config().onError() == SiteConfig.OnError.SKIP && !(e instanceof HookApplier.PartialApply);
-            audit(site.config(), mode, stage, containerId, bundles, skip ? "error-skipped" : "error", List.of(code.id()), start,
+            audit(site.config(), stage, containerId, bundles, skip ? "error-skipped" : "error", List.of(code.id()), start,
                     e.getMessage());
             if (skip) {
                 // The site prefers the container to start without bypass over not starting.
@@ -106,6 +107,9 @@ public final class Front {
         if (apply != null && d.verdict() != Plan.Verdict.NONE) {
             try {
                 apply.apply(d);
+            } catch (HookApplier.PartialApply e) {
+                // Half applied: never skipped (the container must not start half-edited); kept as it is.
+                throw e;
             } catch (BypassException e) {
                 throw e.withCode(FindingCode.APPLY_FAILED);
             }
@@ -125,7 +129,7 @@ public final class Front {
         }
     }
 
-    private static void audit(SiteConfig config, Mode mode, String stage, String containerId, List<String> bundles,
+    private static void audit(SiteConfig config, String stage, String containerId, List<String> bundles,
                               String verdict, List<String> codes, long start, String detail) {
         long ms = (System.nanoTime() - start) / 1_000_000;
         String problem = Audit.record(config, new Audit.Decision(containerId == null ? "-" : containerId, stage, bundles,
