@@ -44,7 +44,8 @@ final class CdiCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws IOException {
-            Database db = Main.of(spec).existingDatabase();
+            // Specs the runtime applies as root: from a database only root can change (when we are root).
+            Database db = Main.of(spec).site().readDatabase();
             List<BundleEntry> bundles = db.loadAll();
             try {
                 Files.createDirectories(output);

@@ -99,6 +99,15 @@ public final class Site {
         checked = true;
     }
 
+    /**
+     * The database for a front that reads it without deciding for one container (CDI specs): it
+     * must exist and, when we are root, be root's alone, as for a decision.
+     */
+    public Database readDatabase() {
+        requireDatabase(Mode.CHECK);
+        return db;
+    }
+
     /** Exit 2 naming a missing database and how to create it (every read-only command). */
     public static void requireExists(Database db) {
         db.requireExists();
