@@ -14,6 +14,8 @@ printf '{"ociVersion":"1.0.2","root":{"path":"/"},"process":{"args":["/bin/sh"]}
     > "$work/bundle/config.json"
 printf '{"ociVersion":"1.0.2","id":"training","status":"creating","pid":0,"bundle":"%s/bundle"}\n' "$work" > "$work/state.json"
 libc=$(readlink -f /lib/x86_64-linux-gnu/libc.so.6 2>/dev/null || readlink -f /lib64/libc.so.6 2>/dev/null || true)
+# The training database: created explicitly (nothing else creates a database).
+"$java" -cp "$jar" io.bypass.cli.Main --db "$work/db" db init >/dev/null 2>&1 || true
 if [ -n "$libc" ]; then
     # A bundle that applies to everything, so the training run plans for real.
     printf '{"name":"training","kind":"generic","libraries":["%s"],"dependencies":"none","activation":{"always":true}}\n' \

@@ -18,7 +18,7 @@
 #   burst: bypass' added wall time <= 1.5 x the floor hook's; peak RSS <= 64 MiB
 # ("floor cost" = floor - bare; "own work" = bypass - floor).
 #
-#   sudo tests/bench-hook.sh [--runs N] [--burst N] [--cache DIR] [--no-burst]
+#   tests/bench-hook.sh [--runs N] [--burst N] [--cache DIR] [--no-burst]
 #     --runs N     timed rounds (default 15), after 2 warm-up rounds
 #     --burst N    containers of the burst (default 64; 0 or --no-burst: none)
 #     --cache DIR  the decision cache bypass uses (default /var/cache/bypass/decisions); it is

@@ -3,7 +3,7 @@
 # libraries (built from C here, each with its own soname) injected into a Debian 13 container
 # without them (so every file is added to /opt/bypass/lib and the loader cache is regenerated),
 # for N = 10, 100, 1000; median of `runc run` with the hook, minus a bare run.
-#   sudo tests/bench-scale.sh [RUNS]      (default 10)
+#   tests/bench-scale.sh [RUNS]      (default 10)
 # BYPASS_LAUNCHER as in bench-hook.sh.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"

@@ -16,8 +16,29 @@ missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# apt-get, waiting (up to 10 minutes) while another apt or dpkg holds its lock instead of failing
+# with exit 100: unattended-upgrades on a fresh machine, or a second script started beside this one.
+apt_get() {
+    local out waited=no
+    for _ in $(seq 120); do
+        if out=$(apt-get -o DPkg::Lock::Timeout=600 "$@" 2>&1); then
+            return 0
+        fi
+        if grep -qE 'Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock' <<<"$out"; then
+            [ "$waited" = yes ] || echo "install-deps.sh: another apt or dpkg holds the lock; waiting for it"
+            waited=yes
+            sleep 5
+            continue
+        fi
+        printf '%s\n' "$out" >&2
+        return 1
+    done
+    echo "install-deps.sh: the apt lock was still held after 10 minutes" >&2
+    return 1
+}
 if [ ${#missing[@]} -gt 0 ]; then
-    echo "install-deps.sh: installing ${missing[*]}"
-    apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
+    echo "install-deps.sh: installing ${missing[*]} (apt, about a minute)"
+    apt_get update -qq
+    apt_get install -y -qq "${missing[@]}"
+    echo "install-deps.sh: done"
 fi

@@ -20,7 +20,8 @@ capture bypass --db "$DB" --json db show host-mpich
 assert_eq "$(printf '%s' "$OUT" | jq -r '.files[] | select(.soname == "libmpich.so.12") | .maxGlibc')" "2.34" \
     "db show --json: maxGlibc of libmpich"
 capture bypass db list --db "$DB" --json
-assert_eq "$(printf '%s' "$OUT" | jq -r '.[0].name')" "host-mpich" "global options after the command name"
+assert_eq "$(printf '%s' "$OUT" | jq -r '.bundles[0].name')" "host-mpich" "global options after the command name"
+assert_eq "$(printf '%s' "$OUT" | jq -r '.database')" "$DB" "db list --json names the database"
 
 # Debian 13: host minor older (12.2.2 < 12.4.1), every imported symbol exists on the host.
 capture bypass --db "$DB" check --rootfs "$TRIXIE" --exec /app/mpi_hello --json

@@ -96,8 +96,18 @@ assert_no_new_mounts "$mounts" "helper killed: no mount left on the host"
 lines=$(wc -l < "$AUDIT")
 assert_eq "$(grep -c "verdict=error-skipped" "$AUDIT")" "7" "audit: the skipped errors are logged"
 assert_contains "$(grep 'verdict=inject' "$AUDIT" | head -1)" "bundles=copy codes=abi-minor-older" "audit: an injection with bundles and codes"
-assert_eq "$(grep -vcE '^time=[0-9T:.Z-]+ container=[^ ]+ verdict=[a-z-]+ bundles=[^ ]+ codes=[^ ]+ ms=[0-9]+( detail=".*")?$' "$AUDIT")" "0" \
+assert_eq "$(grep -vcE '^time=[0-9T:.Z-]+ container=[^ ]+ stage=[^ ]+ verdict=[a-z-]+ bundles=[^ ]+ codes=[^ ]+ ms=[0-9]+( detail=".*")?$' "$AUDIT")" "0" \
     "audit: every one of the $lines lines has the documented form"
+# Errors carry the catalog's codes, not an invented "error".
+for pair in "the database does not exist:database-missing" "not valid JSON:bad-input" \
+        "writable by non-root users:database-untrusted" "bypass-mount-helper does not exist:apply-failed"; do
+    assert_contains "$(grep -F "${pair%%:*}" "$AUDIT" | head -1)" "codes=${pair#*:} " "audit: '${pair%%:*}' has code ${pair#*:}"
+done
+unknown=""
+for c in $(sed -n 's/.* codes=\([^ ]*\) .*/\1/p' "$AUDIT" | tr ',' '\n' | sort -u); do
+    [ "$c" = - ] || bypass explain "$c" >/dev/null 2>&1 || unknown="$unknown $c"
+done
+assert_eq "$unknown" "" "audit: every code in the log is in the catalog (bypass explain knows it)"
 
 # A full disk during db register: the database stays exactly as it was.
 FULL=$TEST_TMP/full

@@ -16,6 +16,18 @@ import java.util.Locale;
  */
 public record Finding(Severity severity, String code, String message, String hint, String bundle) {
 
+    /** Every code is in {@link FindingCode}, raised with the severity the catalog gives it. */
+    public Finding {
+        FindingCode c = FindingCode.of(code);
+        if (c == null) {
+            throw new IllegalArgumentException("finding code '" + code + "' is not in FindingCode (add it there)");
+        }
+        if (c.severity() != severity) {
+            throw new IllegalArgumentException("finding code '" + code + "' is " + c.severity().id() + " in FindingCode, raised as "
+                    + severity.id());
+        }
+    }
+
     public enum Severity {
         INFO, WARNING, ERROR;
 

@@ -22,7 +22,6 @@ import java.util.Map;
  */
 public final class CdiSpec {
     public static final String KIND = "bypass.io/bundle";
-    private static final List<String> BIND = List.of("ro", "nosuid", "nodev", "rbind");
 
     private CdiSpec() {
     }
@@ -38,20 +37,20 @@ public final class CdiSpec {
             tmpfs.put("hostPath", "tmpfs");
             tmpfs.put("containerPath", HelperPlan.RUN_DIR);
             tmpfs.put("type", "tmpfs");
-            tmpfs.set("options", Json.array(List.of("nosuid", "nodev", "mode=755", "size=4m")));
+            tmpfs.set("options", Json.array(MountOptions.TMPFS));
             needsMountType = true;
         }
         for (RegisteredFile f : libs) {
             ObjectNode m = mounts.addObject();
             m.put("hostPath", f.path());
             m.put("containerPath", Plan.LIBRARY_DIR + "/" + f.soname());
-            m.set("options", Json.array(BIND));
+            m.set("options", Json.array(MountOptions.bind(true)));
         }
         for (BundleDescriptor.ExtraMount em : b.mounts()) {
             ObjectNode m = mounts.addObject();
             m.put("hostPath", em.source());
             m.put("containerPath", em.target());
-            m.set("options", Json.array(em.readOnly() ? BIND : List.of("nosuid", "nodev", "rbind")));
+            m.set("options", Json.array(MountOptions.bind(em.readOnly())));
         }
         if (!mounts.isEmpty()) {
             edits.set("mounts", mounts);

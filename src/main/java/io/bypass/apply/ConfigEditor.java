@@ -22,7 +22,6 @@ import java.util.Map;
 public final class ConfigEditor {
     /** Set on a config bypass has edited, so that no other front applies the plan twice. */
     public static final String ANN_APPLIED = "org.supercontainers.bypass.applied";
-    private static final List<String> BIND_OPTIONS = List.of("rbind", "ro", "nosuid", "nodev");
 
     private ConfigEditor() {
     }
@@ -42,14 +41,14 @@ public final class ConfigEditor {
             tmpfs.put("destination", HelperPlan.RUN_DIR);
             tmpfs.put("type", "tmpfs");
             tmpfs.put("source", "tmpfs");
-            tmpfs.set("options", io.bypass.util.Json.array(List.of("nosuid", "nodev", "mode=755", "size=4m")));
+            tmpfs.set("options", io.bypass.util.Json.array(MountOptions.TMPFS));
         }
         for (Plan.Mount m : plan.mounts()) {
             ObjectNode mo = mounts.addObject();
             mo.put("destination", m.target());
             mo.put("type", "bind");
             mo.put("source", m.source());
-            mo.set("options", io.bypass.util.Json.array(m.readOnly() ? BIND_OPTIONS : List.of("rbind", "nosuid", "nodev")));
+            mo.set("options", io.bypass.util.Json.array(MountOptions.bind(m.readOnly())));
         }
         if (!plan.devices().isEmpty()) {
             ObjectNode linux = objectField(out, "linux");

@@ -44,7 +44,8 @@ final class CdiCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws IOException {
-            Database db = Main.of(spec).database();
+            // Specs the runtime applies as root: from a database only root can change (when we are root).
+            Database db = Main.of(spec).site().readDatabase();
             List<BundleEntry> bundles = db.loadAll();
             try {
                 Files.createDirectories(output);
@@ -54,7 +55,7 @@ final class CdiCommand implements Callable<Integer> {
             Set<String> written = new HashSet<>();
             for (BundleEntry b : bundles) {
                 Path file = output.resolve(CdiSpec.fileName(b.name()));
-                Database.replaceFile(file, Json.write(CdiSpec.of(b)).getBytes(StandardCharsets.UTF_8));
+                io.bypass.util.AtomicFile.write(file, Json.write(CdiSpec.of(b)).getBytes(StandardCharsets.UTF_8));
                 Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
                 written.add(file.getFileName().toString());
                 spec.commandLine().getOut().println("wrote " + file + " (" + CdiSpec.KIND + "=" + b.name() + ")");

@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.bypass.Engine;
 import io.bypass.ExitCodes;
 import io.bypass.db.AbiCheck;
+import io.bypass.front.Front;
+import io.bypass.front.Mode;
+import io.bypass.front.Request;
+import io.bypass.front.Site;
 import io.bypass.plan.Policy;
 import io.bypass.util.Json;
 import picocli.CommandLine.Command;
@@ -33,7 +37,8 @@ final class CheckCommand implements Callable<Integer> {
             + "name looked up in its PATH): its imports decide symbol-level MPI compatibility")
     String exec;
 
-    @Option(names = "--abi-check", paramLabel = "MODE", description = "MPI ABI check: symbols (default), major, full, strict")
+    @Option(names = "--abi-check", paramLabel = "MODE", description = "MPI ABI check: symbols, major, full, strict "
+            + "(default: the site configuration's abiCheck, else symbols)")
     String abiCheck;
 
     @Spec
@@ -42,8 +47,11 @@ final class CheckCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Main main = Main.of(spec);
-        Policy policy = abiCheck == null ? Policy.DEFAULT : new Policy(AbiCheck.parse(abiCheck, "--abi-check"));
-        Engine.Result r = Engine.decide(main.database(), rootfs, annotations, env, exec, true, policy);
+        Site site = main.site();
+        if (abiCheck != null) {
+            site = site.withPolicy(new Policy(AbiCheck.parse(abiCheck, "--abi-check")));
+        }
+        Engine.Result r = Front.decide(site, Request.ofRootfs(Mode.CHECK, rootfs, annotations, env, exec)).result();
         if (main.json()) {
             ObjectNode o = r.plan().toJson();
             o.set("container", Report.profileJson(r.profile()));

@@ -24,7 +24,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "db", description = "Manage the site database of host library bundles.",
-        subcommands = {DbCommand.Register.class, DbCommand.ListBundles.class, DbCommand.Show.class, DbCommand.Remove.class,
+        subcommands = {DbCommand.Init.class, DbCommand.Register.class, DbCommand.ListBundles.class, DbCommand.Show.class, DbCommand.Remove.class,
                 DbCommand.Verify.class})
 final class DbCommand implements Callable<Integer> {
     @Spec
@@ -34,6 +34,21 @@ final class DbCommand implements Callable<Integer> {
     public Integer call() {
         spec.commandLine().usage(spec.commandLine().getOut());
         return ExitCodes.OK;
+    }
+
+    @Command(name = "init", description = "Create the database (directory and bundles/, root's, mode 0755) if it does not "
+            + "exist; nothing else creates one (packaging/install.sh runs this).")
+    static final class Init implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Database db = Main.of(spec).database();
+            boolean created = db.init();
+            spec.commandLine().getOut().println((created ? "created the database " : "the database exists: ") + db.dir());
+            return ExitCodes.OK;
+        }
     }
 
     @Command(name = "register", description = "Register (or replace) a bundle from a descriptor: resolves its libraries, "
@@ -51,10 +66,14 @@ final class DbCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             Main main = Main.of(spec);
+            Database db = main.database();
+            if (!dryRun) {
+                db.requireExists();
+            }
             BundleDescriptor d = BundleDescriptor.fromJson(Json.readFile(file), file.toString() + ":");
             BundleEntry entry = new Registrar().register(d, file.toString() + ":");
             if (!dryRun) {
-                main.database().store(entry);
+                db.store(entry);
             }
             PrintWriter out = spec.commandLine().getOut();
             if (main.json()) {
@@ -64,7 +83,8 @@ final class DbCommand implements Callable<Integer> {
                 out.println((dryRun ? "would register " : "registered ") + entry.name() + " (" + entry.kind().id() + "): "
                         + entry.libraries().size() + " libraries, " + deps + " dependencies, " + entry.devices().size()
                         + " devices" + (entry.property("glibc.required") == null ? ""
-                        : "; needs glibc " + entry.property("glibc.required") + " or newer in the container"));
+                        : "; needs glibc " + entry.property("glibc.required") + " or newer in the container")
+                        + (dryRun ? "" : "; database " + db.dir()));
             }
             return ExitCodes.OK;
         }
@@ -78,10 +98,13 @@ final class DbCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             Main main = Main.of(spec);
-            List<BundleEntry> all = main.database().loadAll();
+            Database db = main.existingDatabase();
+            List<BundleEntry> all = db.loadAll();
             PrintWriter out = spec.commandLine().getOut();
             if (main.json()) {
-                ArrayNode arr = Json.array();
+                ObjectNode top = Json.object();
+                top.put("database", db.dir().toString());
+                ArrayNode arr = top.putArray("bundles");
                 for (BundleEntry e : all) {
                     ObjectNode o = arr.addObject();
                     o.put("name", e.name());
@@ -91,12 +114,10 @@ final class DbCommand implements Callable<Integer> {
                     o.put("devices", e.devices().size());
                     o.put("registeredAt", e.registeredAt());
                 }
-                out.print(Json.write(arr));
+                out.print(Json.write(top));
                 return ExitCodes.OK;
             }
-            if (all.isEmpty()) {
-                out.println("no bundles registered in " + main.database().dir());
-            }
+            out.println("database " + db.dir() + ": " + all.size() + (all.size() == 1 ? " bundle" : " bundles"));
             for (BundleEntry e : all) {
                 out.printf("%-24s %-10s %-10s %4d files %3d devices  registered %s%n", e.name(), e.kind().id(),
                         e.descriptor().version() == null ? "-" : e.descriptor().version(), e.files().size(),
@@ -109,7 +130,7 @@ final class DbCommand implements Callable<Integer> {
     @Command(name = "show", description = "Show a bundle: its files with soname, role, the highest GLIBC version each "
             + "needs, and its devices.")
     static final class Show implements Callable<Integer> {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "the bundle's name (see: bypass db list)")
         String name;
 
         @Spec
@@ -118,12 +139,14 @@ final class DbCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             Main main = Main.of(spec);
-            BundleEntry e = main.database().require(name);
+            Database db = main.existingDatabase();
+            BundleEntry e = db.require(name);
             PrintWriter out = spec.commandLine().getOut();
             if (main.json()) {
                 out.print(Json.write(e.toJson()));
                 return ExitCodes.OK;
             }
+            out.println("database " + db.dir() + ":");
             out.println(e.name() + " (" + e.kind().id() + (e.descriptor().version() == null ? "" : " " + e.descriptor().version())
                     + "), registered " + e.registeredAt() + (e.hostGlibc() == null ? "" : " on a host with glibc " + e.hostGlibc()));
             if (e.descriptor().description() != null) {
@@ -155,7 +178,7 @@ final class DbCommand implements Callable<Integer> {
 
     @Command(name = "remove", description = "Remove a bundle from the database.")
     static final class Remove implements Callable<Integer> {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "the bundle's name (see: bypass db list)")
         String name;
 
         @Spec
@@ -163,11 +186,11 @@ final class DbCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
-            Database db = Main.of(spec).database();
+            Database db = Main.of(spec).existingDatabase();
             if (!db.remove(name)) {
                 throw BypassException.badInput("no bundle named '" + name + "' in " + db.dir() + " (see: bypass db list)");
             }
-            spec.commandLine().getOut().println("removed " + name);
+            spec.commandLine().getOut().println("removed " + name + " from the database " + db.dir());
             return ExitCodes.OK;
         }
     }
@@ -181,7 +204,8 @@ final class DbCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             Main main = Main.of(spec);
-            List<BundleEntry> all = main.database().loadAll();
+            Database db = main.existingDatabase();
+            List<BundleEntry> all = db.loadAll();
             List<Verifier.Problem> problems = Verifier.verify(all);
             PrintWriter out = spec.commandLine().getOut();
             if (main.json()) {
@@ -190,6 +214,7 @@ final class DbCommand implements Callable<Integer> {
                     arr.addObject().put("bundle", p.bundle()).put("path", p.path()).put("problem", p.problem());
                 }
                 ObjectNode o = Json.object();
+                o.put("database", db.dir().toString());
                 o.put("bundles", all.size());
                 o.set("problems", arr);
                 out.print(Json.write(o));
@@ -199,7 +224,9 @@ final class DbCommand implements Callable<Integer> {
                             + "; run `bypass db register` for it again");
                 }
                 if (problems.isEmpty()) {
-                    out.println(all.size() + " bundles verified, every file unchanged");
+                    out.println("database " + db.dir() + ": " + all.size() + " bundles verified, every file unchanged");
+                } else {
+                    out.println("database " + db.dir() + ": " + problems.size() + " problems in " + all.size() + " bundles");
                 }
             }
             return problems.isEmpty() ? ExitCodes.OK : ExitCodes.BAD_INPUT;

@@ -24,7 +24,7 @@ final class FingerprintCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Main main = Main.of(spec);
-        Fingerprint f = host.fingerprint(main.database().loadAll());
+        Fingerprint f = host.fingerprint(main.existingDatabase().loadAll());
         PrintWriter out = spec.commandLine().getOut();
         if (main.json()) {
             out.print(Json.write(f.toJson()));

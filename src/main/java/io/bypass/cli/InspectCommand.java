@@ -75,9 +75,7 @@ final class InspectCommand implements Callable<Integer> {
             String maxGlibc = null;
             for (ElfFacts.VersionRequirement r : e.versionRequirements()) {
                 out.println("  requires:  " + r.file() + ": " + String.join(" ", r.versions()));
-                for (String v : r.versions()) {
-                    maxGlibc = Versions.max(maxGlibc, Versions.glibcVersionOf(v));
-                }
+                maxGlibc = Versions.max(maxGlibc, Versions.highest(r.versions(), "GLIBC_"));
             }
             if (maxGlibc != null) {
                 out.println("  glibc:     needs GLIBC_" + maxGlibc + " or newer");

@@ -6,7 +6,9 @@ import io.bypass.Engine;
 import io.bypass.ExitCodes;
 import io.bypass.host.Fingerprint;
 import io.bypass.host.Matcher;
-import io.bypass.plan.Policy;
+import io.bypass.front.Front;
+import io.bypass.front.Mode;
+import io.bypass.front.Request;
 import io.bypass.util.Json;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -61,10 +63,11 @@ final class MatchCommand implements Callable<Integer> {
             annotations.putAll(toMap(n, source.annotations.toString()));
         }
         annotations.putAll(extra);
-        Fingerprint host = hostOptions.fingerprint(main.database().loadAll());
+        Fingerprint host = hostOptions.fingerprint(main.existingDatabase().loadAll());
         Matcher.Result r;
         if (source.rootfs != null) {
-            Engine.Result e = Engine.decide(main.database(), source.rootfs, annotations, Map.of(), exec, false, Policy.DEFAULT);
+            Engine.Result e = Front.decide(main.site(), Request.ofRootfs(Mode.MATCH, source.rootfs, annotations, Map.of(), exec))
+                    .result();
             r = Matcher.match(host, annotations, e.profile(), e.plan());
         } else {
             r = Matcher.match(host, annotations, null, null);

@@ -3,7 +3,8 @@ package io.bypass.cli;
 import io.bypass.BypassException;
 import io.bypass.ExitCodes;
 import io.bypass.Finding;
-import io.bypass.db.Database;
+import io.bypass.front.Decision;
+import io.bypass.front.Mode;
 import io.bypass.util.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -35,21 +36,22 @@ final class PatchBundleCommand implements Callable<Integer> {
         if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
             throw BypassException.badInput(file + ": no config.json in the bundle (a regular file, not a link)");
         }
-        Database db = Main.of(spec).database();
-        ConfigFront.Outcome o = ConfigFront.decide(Json.readFile(file), dir.toAbsolutePath(), file + ":", db, "patch-bundle");
+        ConfigFront.Outcome o = ConfigFront.decide(Json.readFile(file), dir.toAbsolutePath(), file + ":", Main.of(spec).site(),
+                Mode.PATCH_BUNDLE);
+        Decision d = o.decision();
         if (o.config() == null) {
-            spec.commandLine().getOut().println(o.plan() == null ? "unchanged: " + file + " (bypass does not apply or was applied)"
-                    : "unchanged: nothing to inject");
+            Finding why = d.findings().isEmpty() ? null : d.findings().get(d.findings().size() - 1);
+            spec.commandLine().getOut().println("unchanged: " + file + (d.skipped() ? " (skipped under onError: skip: " : " (")
+                    + (why == null ? "nothing to inject" : why.code() + ": " + why.message()) + ")");
             return ExitCodes.OK;
         }
-        io.bypass.db.Database.replaceFile(file, Json.write(o.config()).getBytes(StandardCharsets.UTF_8));
-        if (o.plan().refused()) {
-            Finding f = o.plan().firstError();
-            spec.commandLine().getErr().println(f.refusalLine());
+        io.bypass.util.AtomicFile.write(file, Json.write(o.config()).getBytes(StandardCharsets.UTF_8));
+        if (d.refused()) {
+            spec.commandLine().getErr().println(d.refusalLine());
             return ExitCodes.REFUSED;
         }
-        spec.commandLine().getOut().println("patched " + file + ": " + o.plan().mounts().size() + " mounts, "
-                + o.plan().devices().size() + " devices");
+        spec.commandLine().getOut().println("patched " + file + ": " + d.plan().mounts().size() + " mounts, "
+                + d.plan().devices().size() + " devices");
         return ExitCodes.OK;
     }
 }

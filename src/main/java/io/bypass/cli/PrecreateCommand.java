@@ -2,6 +2,8 @@ package io.bypass.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.bypass.ExitCodes;
+import io.bypass.front.Mode;
+import io.bypass.front.Site;
 import io.bypass.util.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -26,7 +28,10 @@ final class PrecreateCommand implements Callable<Integer> {
             throw io.bypass.BypassException.badInput("precreate: the runtime config on stdin is larger than 64 MiB");
         }
         JsonNode tree = Json.parse(input, "precreate: the runtime config on stdin");
-        ConfigFront.Outcome o = ConfigFront.decide(tree, null, "precreate: runtime config:", Main.of(spec).database(), "precreate");
+        // A hook: the database and configuration come from the install, never from BYPASS_*.
+        Main main = Main.of(spec);
+        Site site = Site.load(Site.databaseFor(main.db, false), Site.configFileFor(main.config, false));
+        ConfigFront.Outcome o = ConfigFront.decide(tree, null, "precreate: runtime config:", site, Mode.PRECREATE);
         OutputStream out = System.out;
         out.write(o.config() == null ? input : Json.compact(o.config()).getBytes(StandardCharsets.UTF_8));
         out.flush();

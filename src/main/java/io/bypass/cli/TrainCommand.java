@@ -2,7 +2,9 @@ package io.bypass.cli;
 
 import io.bypass.Engine;
 import io.bypass.ExitCodes;
-import io.bypass.plan.Policy;
+import io.bypass.front.Front;
+import io.bypass.front.Mode;
+import io.bypass.front.Request;
 import io.bypass.util.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -29,7 +31,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--rootfs", required = true, paramLabel = "DIR", description = "a rootfs to decide on")
     Path rootfs;
 
-    @Option(names = "--exec", paramLabel = "PATH")
+    @Option(names = "--exec", paramLabel = "PATH", description = "the program inside the rootfs")
     String exec;
 
     @Spec
@@ -39,8 +41,8 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() {
         Main main = Main.of(spec);
         PrintWriter sink = new PrintWriter(new StringWriter());
-        HookCommand.run(main.database(), main.configFile(), state, new ByteArrayInputStream(new byte[0]), sink);
-        Engine.Result r = Engine.decide(main.database(), rootfs, Map.of(), Map.of(), exec, false, Policy.DEFAULT);
+        HookCommand.run(main.database(), main.configFile(), state, null, new ByteArrayInputStream(new byte[0]), sink);
+        Engine.Result r = Front.decide(main.site(), Request.ofRootfs(Mode.TRAIN, rootfs, Map.of(), Map.of(), exec)).result();
         sink.print(Json.write(r.plan().toJson()));
         Report.printText(sink, r);
         // The decision cache's paths: a miss that computes and stores, then a hit (validation,

@@ -1,11 +1,12 @@
 package io.bypass.cli;
 
-import io.bypass.Engine;
 import io.bypass.ExitCodes;
-import io.bypass.Finding;
+import io.bypass.front.Decision;
+import io.bypass.front.Front;
+import io.bypass.front.Mode;
+import io.bypass.front.Request;
 import io.bypass.apply.WrapperSyntax;
 import io.bypass.plan.Plan;
-import io.bypass.plan.Policy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -25,16 +26,16 @@ final class WrapCommand implements Callable<Integer> {
     @Parameters(paramLabel = "RUNTIME", description = "apptainer, charliecloud or shifter")
     String runtime;
 
-    @Option(names = "--rootfs", required = true, paramLabel = "DIR")
+    @Option(names = "--rootfs", required = true, paramLabel = "DIR", description = "the container's root file system")
     Path rootfs;
 
-    @Option(names = "--annotation", paramLabel = "KEY=VALUE")
+    @Option(names = "--annotation", paramLabel = "KEY=VALUE", description = "an OCI annotation of the container (repeatable)")
     Map<String, String> annotations = new LinkedHashMap<>();
 
-    @Option(names = "--env", paramLabel = "KEY=VALUE")
+    @Option(names = "--env", paramLabel = "KEY=VALUE", description = "the container's environment (repeatable)")
     Map<String, String> env = new LinkedHashMap<>();
 
-    @Option(names = "--exec", paramLabel = "PATH")
+    @Option(names = "--exec", paramLabel = "PATH", description = "the program the container runs (its imports are checked)")
     String exec;
 
     @Option(names = "--module", paramLabel = "NAME", description = "the Shifter module name (default: bypass)")
@@ -49,12 +50,11 @@ final class WrapCommand implements Callable<Integer> {
             throw io.bypass.BypassException.badInput("wrap: unknown runtime '" + runtime + "' (apptainer, charliecloud, shifter)");
         }
         // A wrapped command may be a script: its imports are then not checked (a finding says so).
-        Engine.Result r = Engine.decide(Main.of(spec).database(), rootfs, annotations, env, exec, false, Policy.DEFAULT);
-        Plan plan = r.plan();
+        Decision d = Front.decide(Main.of(spec).site(), Request.ofRootfs(Mode.WRAP, rootfs, annotations, env, exec));
+        Plan plan = d.plan();
         PrintWriter out = spec.commandLine().getOut();
-        if (plan.refused()) {
-            Finding f = plan.firstError();
-            spec.commandLine().getErr().println(f.refusalLine());
+        if (d.refused()) {
+            spec.commandLine().getErr().println(d.refusalLine());
             return ExitCodes.REFUSED;
         }
         switch (runtime) {

@@ -134,6 +134,9 @@ public final class Profiler {
                 || entry.wholeImage().contains("is not an ELF program"))) {
             throw BypassException.badInput("--exec: " + entry.wholeImage());
         }
+        if (entry.targets().isEmpty() && entry.wholeImage() != null && !req.args().isEmpty()) {
+            findings.add(Finding.info("program-not-checked", entry.wholeImage()));
+        }
         LibraryResolver loader = new LibraryResolver(view, "ELF64", hostMachine(), List.of());
         for (EntryPoint.Target t : entry.targets()) {
             try {
@@ -411,14 +414,7 @@ public final class Profiler {
     }
 
     static String hostMachine() {
-        String arch = System.getProperty("os.arch", "amd64");
-        return switch (arch) {
-            case "amd64", "x86_64" -> "x86_64";
-            case "aarch64", "arm64" -> "aarch64";
-            case "x86", "i386", "i686" -> "i386";
-            case "ppc64le" -> "ppc64";
-            default -> arch;
-        };
+        return io.bypass.util.HostArch.machine();
     }
 
     private static ContainerLibrary toLibrary(String soname, LibraryResolver.Loaded l) {

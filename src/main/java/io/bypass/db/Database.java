@@ -82,7 +82,7 @@ public final class Database {
         }
     }
 
-    /** Whether the database directory exists at all (a missing one reads as empty). */
+    /** Whether the database directory exists at all (a missing one reads as empty here; commands refuse it). */
     public boolean exists() {
         return Files.isDirectory(dir);
     }
@@ -163,7 +163,7 @@ public final class Database {
     public void store(BundleEntry entry) {
         requireName(entry.name());
         withLock(() -> {
-            writeAtomically(entryFile(entry.name()), Json.writeBytes(entry.toJson()));
+            io.bypass.util.AtomicFile.write(entryFile(entry.name()), Json.writeBytes(entry.toJson()));
             bumpCounter();
             return null;
         });
@@ -226,7 +226,7 @@ public final class Database {
         } catch (BypassException e) {
             next = System.currentTimeMillis();   // a damaged counter: still strictly a new value
         }
-        writeAtomically(dir.resolve(GENERATION), (next + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        io.bypass.util.AtomicFile.write(dir.resolve(GENERATION), (next + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
     }
 
     /** Removes an entry; false when there was none. */
@@ -236,7 +236,7 @@ public final class Database {
             try {
                 boolean removed = Files.deleteIfExists(entryFile(name));
                 if (removed) {
-                    fsyncDir(bundlesDir());
+                    io.bypass.util.AtomicFile.fsyncDir(bundlesDir());
                     bumpCounter();
                 }
                 return removed;
@@ -256,7 +256,33 @@ public final class Database {
         T run();
     }
 
+    /**
+     * Creates the database (the directory and its bundles/, root's, 0755): `bypass db init` and
+     * install.sh only; nothing else creates a database. False when it existed already.
+     */
+    public boolean init() {
+        boolean existed = exists();
+        try {
+            Files.createDirectories(bundlesDir());
+            setMode(dir, "rwxr-xr-x");
+            setMode(bundlesDir(), "rwxr-xr-x");
+        } catch (IOException e) {
+            throw BypassException.badInput(dir + ": cannot create the database directory: " + e.getMessage());
+        }
+        return !existed;
+    }
+
+    /** Exit 2 naming a missing database and how to create it. */
+    public void requireExists() {
+        if (!exists()) {
+            throw BypassException.badInput(io.bypass.FindingCode.DATABASE_MISSING, dir
+                    + ": the database does not exist; create it with packaging/install.sh --db " + dir + ", or: bypass --db "
+                    + dir + " db init");
+        }
+    }
+
     private <T> T withLock(Locked<T> action) {
+        requireExists();
         try {
             Files.createDirectories(bundlesDir());
             setMode(dir, "rwxr-xr-x");
@@ -282,58 +308,4 @@ public final class Database {
         }
     }
 
-    /**
-     * Replaces an existing file atomically, keeping its permissions (a bundle's config.json, a CDI
-     * spec): on any failure the file is as it was.
-     */
-    public static void replaceFile(Path target, byte[] content) {
-        writeAtomically(target, content);
-    }
-
-    /**
-     * Writes a temporary file next to the target, fsyncs it, renames it over the target and fsyncs
-     * the directory. On any failure the temporary file is removed and the target is untouched.
-     * The new file gets the target's permissions when it exists, else 0644.
-     */
-    static void writeAtomically(Path target, byte[] content) {
-        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-        try {
-            Set<PosixFilePermission> mode = Files.exists(target, LinkOption.NOFOLLOW_LINKS)
-                    ? Files.getPosixFilePermissions(target, LinkOption.NOFOLLOW_LINKS)
-                    : PosixFilePermissions.fromString("rw-r--r--");
-            try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(mode))) {
-                ByteBuffer buf = ByteBuffer.wrap(content);
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                throw new IOException("the file system cannot rename atomically", e);
-            }
-            fsyncDir(target.getParent());
-        } catch (FileAlreadyExistsException e) {
-            throw BypassException.internal(tmp + ": a temporary file of another writer is in the way; remove it", e);
-        } catch (IOException e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // The original error is the one to report.
-            }
-            throw BypassException.internal(target + ": cannot write: " + e.getMessage(), e);
-        }
-    }
-
-    private static void fsyncDir(Path dir) {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (NoSuchFileException e) {
-            // Nothing to sync.
-        } catch (IOException ignored) {
-            // Some file systems refuse fsync on directories; the rename is still atomic.
-        }
-    }
 }

@@ -38,17 +38,12 @@ public final class Registrar {
     private final String machine;
 
     public Registrar() {
-        this(new HostView(), hostMachine());
+        this(new HostView(), io.bypass.util.HostArch.machine());
     }
 
     public Registrar(HostView view, String machine) {
         this.machine = machine;
         this.resolver = new LibraryResolver(view, "ELF64", machine, List.of());
-    }
-
-    private static String hostMachine() {
-        String arch = System.getProperty("os.arch", "amd64");
-        return arch.equals("amd64") ? "x86_64" : arch;
     }
 
     public BundleEntry register(BundleDescriptor d, String where) {
@@ -179,10 +174,7 @@ public final class Registrar {
             if (libc == null) {
                 throw BypassException.badInput(where + " libraries: a glibc bundle must list libc.so.6");
             }
-            String highest = null;
-            for (String v : libc.versionDefinitions()) {
-                highest = Versions.max(highest, Versions.glibcVersionOf(v));
-            }
+            String highest = Versions.highest(libc.versionDefinitions(), "GLIBC_");
             props.put("glibc.version", highest == null ? "unknown" : highest);
         }
         String maxGlibc = null;
@@ -200,9 +192,7 @@ public final class Registrar {
         String maxGlibc = null;
         for (ElfFacts.VersionRequirement r : f.versionRequirements()) {
             req.put(r.file(), r.versions());
-            for (String v : r.versions()) {
-                maxGlibc = Versions.max(maxGlibc, Versions.glibcVersionOf(v));
-            }
+            maxGlibc = Versions.max(maxGlibc, Versions.highest(r.versions(), "GLIBC_"));
         }
         List<String> defined = List.of();
         if (role == RegisteredFile.Role.LIBRARY && (d.kind() == BundleKind.MPI || d.kind() == BundleKind.LIBFABRIC)) {
@@ -329,10 +319,6 @@ public final class Registrar {
         if (libc.isEmpty()) {
             return null;
         }
-        String highest = null;
-        for (String v : libc.get().facts().versionDefinitions()) {
-            highest = Versions.max(highest, Versions.glibcVersionOf(v));
-        }
-        return highest;
+        return Versions.highest(libc.get().facts().versionDefinitions(), "GLIBC_");
     }
 }

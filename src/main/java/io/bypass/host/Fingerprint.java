@@ -43,12 +43,7 @@ public record Fingerprint(CpuInfo cpu, String kernel, String glibc, List<BundleE
     }
 
     static String hostArch() {
-        String a = System.getProperty("os.arch", "");
-        return switch (a) {
-            case "amd64", "x86_64" -> "x86_64";
-            case "aarch64", "arm64" -> "aarch64";
-            default -> a;
-        };
+        return io.bypass.util.HostArch.machine();
     }
 
     static String hostGlibc() {
@@ -56,9 +51,7 @@ public record Fingerprint(CpuInfo cpu, String kernel, String glibc, List<BundleE
                 .find("libc.so.6", null, null);
         String highest = null;
         if (libc.isPresent()) {
-            for (String v : libc.get().facts().versionDefinitions()) {
-                highest = Versions.max(highest, Versions.glibcVersionOf(v));
-            }
+            highest = Versions.highest(libc.get().facts().versionDefinitions(), "GLIBC_");
         }
         return highest;
     }

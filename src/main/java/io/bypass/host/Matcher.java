@@ -182,9 +182,7 @@ public final class Matcher {
         for (BundleEntry b : host.bundles()) {
             if (b.kind() == BundleKind.LIBFABRIC) {
                 for (var f : b.libraries()) {
-                    for (String v : f.versionDefinitions()) {
-                        hostFabric = Versions.max(hostFabric, Versions.suffixVersion(v, "FABRIC_"));
-                    }
+                    hostFabric = Versions.max(hostFabric, Versions.highest(f.versionDefinitions(), "FABRIC_"));
                 }
             }
         }

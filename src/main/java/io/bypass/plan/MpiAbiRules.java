@@ -256,7 +256,7 @@ final class MpiAbiRules {
             if (hostFortran != null) {
                 roots.add(hostFortran);
             } else {
-                findings.add(Finding.warning("mpi-fortran-abi", p.exec().path() + " needs " + l.fileSoname()
+                findings.add(Finding.warning("mpi-fortran-missing", p.exec().path() + " needs " + l.fileSoname()
                         + ", which bundle " + b.name() + " does not provide: the image's own copy stays and must come from"
                         + " a build compatible with the host's " + hostName, "add the Fortran library to the bundle")
                         .forBundle(b.name()));
@@ -276,7 +276,7 @@ final class MpiAbiRules {
         String message = "the host library of bundle " + b.name() + " is " + displayName(hostImpl) + ", which expects "
                 + launcher(hostImpl);
         if (!hostImpl.equals(UNKNOWN) && !containerImpl.equals(UNKNOWN) && !hostImpl.equals(containerImpl)) {
-            return Finding.warning("mpi-launcher", message + "; the image's own " + displayName(containerImpl)
+            return Finding.warning("mpi-launcher-mismatch", message + "; the image's own " + displayName(containerImpl)
                     + " launcher does not work with it", "launch the containers with the site's launcher").forBundle(b.name());
         }
         return Finding.info("mpi-launcher", message).forBundle(b.name());

@@ -42,7 +42,7 @@ public final class Planner {
 
     public static Plan plan(ContainerProfile profile, List<BundleEntry> database, Policy policy) {
         List<Finding> findings = new ArrayList<>(profile.findings());
-        if ("false".equalsIgnoreCase(profile.annotations().getOrDefault(ANN_ENABLED, "true"))) {
+        if (OptOut.optedOut(profile.annotations())) {
             findings.add(Finding.info("disabled", ANN_ENABLED + "=false: nothing injected"));
             return none(findings);
         }

@@ -180,10 +180,7 @@ final class StackRules {
                     "add the library to the descriptor and register it again").forBundle(b.name()));
             return null;
         }
-        String highest = null;
-        for (String v : host.versionDefinitions()) {
-            highest = Versions.max(highest, Versions.suffixVersion(v, "FABRIC_"));
-        }
+        String highest = Versions.highest(host.versionDefinitions(), "FABRIC_");
         if (p.exec() == null) {
             findings.add(Finding.warning("fabric-not-checked", "the FABRIC_1.x versions the program needs were not checked",
                     "give the program (--exec) to check them").forBundle(b.name()));

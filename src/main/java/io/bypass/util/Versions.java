@@ -46,6 +46,18 @@ public final class Versions {
         return compare(a, b) >= 0 ? a : b;
     }
 
+    /**
+     * The highest version among symbol version names with a prefix, e.g. the highest "GLIBC_x.y" of
+     * a libc's definitions (prefix "GLIBC_") or "FABRIC_1.x" of a libfabric's; null when none.
+     */
+    public static String highest(Iterable<String> versionNames, String prefix) {
+        String highest = null;
+        for (String v : versionNames) {
+            highest = max(highest, suffixVersion(v, prefix));
+        }
+        return highest;
+    }
+
     /** "GLIBC_2.34" → "2.34"; anything else (GLIBC_PRIVATE, FABRIC_1.1 with another prefix) → null. */
     public static String glibcVersionOf(String versionName) {
         return suffixVersion(versionName, "GLIBC_");

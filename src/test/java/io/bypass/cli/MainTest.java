@@ -38,7 +38,7 @@ class MainTest {
         Run before = run("--db", tmp.toString(), "--json", "db", "list");
         Run after = run("db", "list", "--db", tmp.toString(), "--json");
         assertEquals(0, before.code());
-        assertEquals("[ ]\n", before.out());
+        assertEquals("{\n  \"database\" : \"" + tmp + "\",\n  \"bundles\" : [ ]\n}\n", before.out());
         assertEquals(before, after);
     }
 

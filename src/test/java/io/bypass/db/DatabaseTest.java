@@ -32,6 +32,7 @@ class DatabaseTest {
     @Test
     void generationChangesWithEveryWriteAndEveryHandEdit() throws Exception {
         Database db = new Database(tmp.resolve("db"));
+        db.init();
         String g0 = db.generation();
         assertEquals(g0, db.generation(), "stable while nothing changes");
         db.store(entry("one"));
@@ -60,6 +61,12 @@ class DatabaseTest {
     void storeLoadRemove() {
         Database db = new Database(tmp.resolve("db"));
         assertEquals(List.of(), db.loadAll(), "a missing database reads as empty");
+        BypassException missing = assertThrows(BypassException.class, () -> db.store(entry("one")));
+        assertEquals(io.bypass.FindingCode.DATABASE_MISSING, missing.code());
+        assertTrue(missing.getMessage().contains("db init"), missing.getMessage());
+        assertFalse(Files.exists(tmp.resolve("db")), "storing into a missing database creates nothing");
+        assertTrue(db.init());
+        assertFalse(db.init(), "init of an existing database changes nothing");
         db.store(entry("one"));
         db.store(entry("two"));
         assertEquals(List.of("one", "two"), db.names());
@@ -79,6 +86,7 @@ class DatabaseTest {
     @Test
     void aCorruptEntryIsAOneLineError() throws Exception {
         Database db = new Database(tmp.resolve("db"));
+        db.init();
         db.store(entry("one"));
         Files.writeString(tmp.resolve("db/bundles/one.json"), "{\"format\": 1, \"descriptor\": ");
         BypassException e = assertThrows(BypassException.class, db::loadAll);
@@ -91,6 +99,7 @@ class DatabaseTest {
     @Test
     void temporaryFilesOfAWriterAreNotEntries() throws Exception {
         Database db = new Database(tmp.resolve("db"));
+        db.init();
         db.store(entry("one"));
         Files.writeString(tmp.resolve("db/bundles/.two.json.tmp-123"), "{half");
         assertEquals(List.of("one"), db.names());
@@ -99,6 +108,7 @@ class DatabaseTest {
     @Test
     void trustRequiresRootOwnershipAndNoWriteByOthers() throws Exception {
         Database db = new Database(tmp.resolve("db"));
+        db.init();
         db.store(entry("one"));
         if (!"root".equals(System.getProperty("user.name"))) {
             assertThrows(BypassException.class, db::requireTrusted);

@@ -82,7 +82,7 @@ class MpiAbiRulesTest {
                         Plan.Verdict.INJECT, "abi-compatible", "all 1 MPI symbols"),
                 new Row("Fortran bindings, same vendor, not in the bundle", "openmpi", "openmpi", OMPI6,
                         List.of("MPI_Init"), List.of(), "libmpi_mpifh.so.40", false, "1.0",
-                        Plan.Verdict.INJECT, "mpi-fortran-abi", "which bundle host does not provide"),
+                        Plan.Verdict.INJECT, "mpi-fortran-missing", "which bundle host does not provide"),
                 new Row("ABI version 2 host, libmpi_abi.so.1 image", "openmpi", "mpich", MPICH5,
                         List.of("MPI_Init"), List.of(), null, false, "2.0",
                         Plan.Verdict.REFUSE, "abi-major-mismatch", "standard ABI 2.0"),
@@ -91,10 +91,10 @@ class MpiAbiRulesTest {
                         Plan.Verdict.INJECT, "abi-compatible", "standard ABI 1 from soname libmpi_abi.so.1"),
                 new Row("cross-vendor: the launcher warning names hydra", "openmpi", "mpich", MPICH5,
                         List.of("MPI_Init"), List.of(), null, false, "1.0",
-                        Plan.Verdict.INJECT, "mpi-launcher", "MPICH's hydra (mpiexec.hydra)"),
+                        Plan.Verdict.INJECT, "mpi-launcher-mismatch", "MPICH's hydra (mpiexec.hydra)"),
                 new Row("Open MPI host: PMIx and prterun", "mpich", "openmpi", OMPI6,
                         List.of("MPI_Init"), List.of(), null, false, "1.0",
-                        Plan.Verdict.INJECT, "mpi-launcher", "PMIx: start the ranks with Open MPI's prterun"));
+                        Plan.Verdict.INJECT, "mpi-launcher-mismatch", "PMIx: start the ranks with Open MPI's prterun"));
     }
 
     @ParameterizedTest(name = "{0}")
