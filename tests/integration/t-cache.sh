@@ -146,7 +146,7 @@ assert_eq "$(last_cache)" "hit" "before the database changes: hit"
 bypass --db "$DB" db remove host-mpich >/dev/null
 runc_run "$TEST_TMP/trixie"
 assert_eq "$(mpich_version "$RUN_OUT")" "4.2.1" "after db remove: the container's own MPICH"
-assert_contains "$(tail -n 1 "$AUDIT")" "verdict=none bundles=- codes=no-bundles" "after db remove: no bundle"
+assert_contains "$(tail -n 1 "$AUDIT")" "verdict=none bundles=- codes=nothing-to-inject" "after db remove: no bundle"
 bypass --db "$DB" db register "$REPO/compat-db/examples/host-mpich.json" >/dev/null
 runc_run "$TEST_TMP/trixie"
 assert_eq "$(mpich_version "$RUN_OUT")" "4.0.2" "after db register: the host MPICH again"

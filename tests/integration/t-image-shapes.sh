@@ -72,18 +72,18 @@ SNAP=$(rootfs_snapshot "$IMG")
 
 # One case: the verdict of `check` (through the hook's own request: args and env), the run under
 # the hooks, and the forced run with the given host files bind-mounted over the given targets.
-run_hooked() { # NAME DB ARGS...
+run_hooked() { # NAME DB ARGS...   (the image: $HOOKED_IMG, else $IMG)
     local name=$1 db=$2
     shift 2
-    make_bundle "$IMG" "$TEST_TMP/b-$name" "$@"
+    make_bundle "${HOOKED_IMG:-$IMG}" "$TEST_TMP/b-$name" "$@"
     bundle_hook "$TEST_TMP/b-$name" createRuntime --db "$db" hook
     bundle_hook "$TEST_TMP/b-$name" poststop --db "$db" hook --stage poststop
     runc_run "$TEST_TMP/b-$name"
 }
-run_forced() { # NAME SOURCE:TARGET[,SOURCE:TARGET...] ARGS...
+run_forced() { # NAME SOURCE:TARGET[,SOURCE:TARGET...] ARGS...   (the image: $FORCED_IMG, else $IMG)
     local name=$1 binds=$2 pair
     shift 2
-    make_bundle "$IMG" "$TEST_TMP/f-$name" "$@"
+    make_bundle "${FORCED_IMG:-$IMG}" "$TEST_TMP/f-$name" "$@"
     IFS=, read -r -a pairs <<< "$binds"
     for pair in "${pairs[@]}"; do
         _it_jq "$TEST_TMP/f-$name/config.json" --arg s "${pair%%:*}" --arg t "${pair#*:}" \
@@ -173,12 +173,17 @@ assert_eq "$RC" 3 "mpi4py: check refuses"
 assert_contains "$OUT" "every MPI consumer in the image is checked" "mpi4py: an interpreter makes the image count"
 assert_contains "$OUT" "mpi4py/MPI.cpython" "mpi4py: the refusal names the extension module"
 assert_contains "$OUT" "missing-symbols" "mpi4py: for missing symbols"
-run_hooked py "$DBO" "${pyprog[@]}"
+HOOKED_IMG=$PYIMG run_hooked py "$DBO" "${pyprog[@]}"
 assert_eq "$([ "$RUN_RC" -ne 0 ] && echo refused)" "refused" "mpi4py: the hook refuses the start"
-# The truth: the plan bypass would make under the loosest check, forced in with plain bind mounts.
-capture bypass --db "$DBO" check --rootfs "$PYIMG" --exec python3 --abi-check major --json
+# The truth: the plan bypass would make under the loosest check (the same bundle registered with
+# "abiCheck": "major"), forced in with plain bind mounts.
+DBM=$(new_db)
+jq '.mpi.abiCheck = "major"' "$REPO/compat-db/examples/host-openmpi.json" > "$TEST_TMP/host-openmpi-major.json"
+bypass --db "$DBM" db register "$TEST_TMP/host-openmpi-major.json" >/dev/null || not_ok "register host-openmpi (major)"
+capture bypass --db "$DBM" check --rootfs "$PYIMG" --exec python3 --json
+assert_eq "$(printf '%s' "$OUT" | jq -r .verdict)" "inject" "mpi4py: under the major check alone bypass would inject"
 forced=$(printf '%s' "$OUT" | jq -r '.plan.mounts[] | "\(.source):\(.target)"' | paste -sd,)
-run_forced py "$forced" "${pyprog[@]}"
+FORCED_IMG=$PYIMG run_forced py "$forced" "${pyprog[@]}"
 bundle_env "$TEST_TMP/f-py" LD_LIBRARY_PATH /opt/bypass/lib
 runc_run "$TEST_TMP/f-py"
 assert_eq "$([ "$RUN_RC" -ne 0 ] && echo failed)" "failed" "mpi4py: forced onto the host Open MPI 4.1, the import really fails"

@@ -62,18 +62,36 @@ final class ImageScan {
     private final Map<String, Set<String>> providers = new TreeMap<>();
     private final Set<String> visitedDirs = new HashSet<>();
     private final List<String> searched = new ArrayList<>();
+    private final boolean everyObject;
+    private final Set<String> stems = new HashSet<>();
     private int entries;
     private String incomplete;
 
     /**
-     * @param interest sonames whose providers are wanted (every copy of a library a bundle may replace)
+     * @param interest    sonames whose providers are wanted (every copy of a library a bundle may replace)
+     * @param everyObject read every ELF object (consumers are wanted too); else only files named
+     *                    like a soname of interest, which is all a loader can take a copy from by name
      */
-    ImageScan(ContainerRoot root, RootfsView view, String elfClass, String machine, Set<String> interest) {
+    ImageScan(ContainerRoot root, RootfsView view, String elfClass, String machine, Set<String> interest,
+              boolean everyObject) {
         this.root = root;
         this.view = view;
         this.elfClass = elfClass;
         this.machine = machine;
         this.interest = interest;
+        this.everyObject = everyObject;
+        for (String so : interest) {
+            int i = so.indexOf(".so");
+            if (i > 0) {
+                stems.add(so.substring(0, i));
+            }
+        }
+    }
+
+    /** A file named for a soname of interest (libmpich.so.12, libmpich.so.12.4.1), whatever its version. */
+    private boolean namedLikeInterest(String name) {
+        int i = name.indexOf(".so");
+        return i > 0 && stems.contains(name.substring(0, i));
     }
 
     /** Lists one directory the loader or a shell searches (no recursion). */
@@ -173,7 +191,7 @@ final class ImageScan {
     }
 
     private void consider(String path, String name) {
-        if (!maybeElf(name)) {
+        if (!maybeElf(name) || (!everyObject && !namedLikeInterest(name))) {
             return;
         }
         if (objects.size() >= MAX_OBJECTS) {
@@ -243,20 +261,28 @@ final class ImageScan {
      * its users bind to MPI too).
      */
     Set<String> consumersOf(Set<String> sonames) {
+        Map<String, ElfFacts> facts = new LinkedHashMap<>();
+        objects.values().forEach(o -> facts.put(o.path(), o.facts()));
+        return consumers(facts, sonames);
+    }
+
+    /** The fixpoint of {@link #consumersOf} over any set of objects (path to facts), in their order. */
+    static Set<String> consumers(Map<String, ElfFacts> objects, Set<String> sonames) {
         Set<String> consumers = new LinkedHashSet<>();
         Set<String> needs = new HashSet<>(sonames);
         boolean added = true;
         while (added) {
             added = false;
-            for (Object o : objects.values()) {
-                if (consumers.contains(o.path())) {
+            for (Map.Entry<String, ElfFacts> o : objects.entrySet()) {
+                if (consumers.contains(o.getKey())) {
                     continue;
                 }
-                for (String n : o.facts().needed()) {
+                for (String n : o.getValue().needed()) {
                     if (needs.contains(n)) {
-                        consumers.add(o.path());
-                        if (o.facts().soname() != null && !sonames.contains(o.facts().soname())) {
-                            needs.add(o.facts().soname());
+                        consumers.add(o.getKey());
+                        String so = o.getValue().soname();
+                        if (so != null && !sonames.contains(so)) {
+                            needs.add(so);
                         }
                         added = true;
                         break;

@@ -17,8 +17,11 @@ import io.bypass.ExitCodes;
  * @param files             regular files opened for reading
  * @param bytes             bytes read in all
  * @param dirEntries        entries of one directory listed
- * @param cpuMillis         CPU time of the process spent while profiling
- * @param wallMillis        elapsed time, a backstop for a file system that stalls
+ * @param cpuMillis         CPU time of the process spent while profiling: the bound that matters,
+ *                          since it is what a hostile tree can make root spend
+ * @param wallMillis        elapsed time, only a backstop for a file system that stalls: 64 hooks
+ *                          starting at once on 2 cores take many seconds of wall time each for a
+ *                          fraction of a second of CPU, which must not turn into refusals
  */
 public record ProfileBudget(int searchListEntries, long lookups, long symlinks, long files, long bytes, int dirEntries,
                             long cpuMillis, long wallMillis, Counters used) {
@@ -49,7 +52,7 @@ public record ProfileBudget(int searchListEntries, long lookups, long symlinks, 
 
     /** A fresh budget with the standard limits. */
     public static ProfileBudget standard() {
-        return new ProfileBudget(256, 200_000, 100_000, 50_000, 512L << 20, 65_536, 2_000, 20_000, new Counters());
+        return new ProfileBudget(256, 200_000, 100_000, 50_000, 512L << 20, 65_536, 2_000, 120_000, new Counters());
     }
 
     /** The same limits with fresh counters. */

@@ -208,7 +208,9 @@ public final class Profiler {
                 interest.add(so);
             }
         }
-        ImageScan scan = new ImageScan(root, view, elfClass, machine, interest);
+        // Consumers come from the targets' closures unless the whole image counts: then every
+        // object is read, else only files named like the libraries a bundle may replace.
+        ImageScan scan = new ImageScan(root, view, elfClass, machine, interest, entry.wholeImage() != null);
         for (String d : loaderDirs(cache, resolver, root)) {
             scan.flat(d);
         }
@@ -333,29 +335,9 @@ public final class Profiler {
 
     /** The objects of a closure that bind to a soname of interest, directly or through a consumer library. */
     private static Set<String> closureConsumers(LibraryResolver.Closure closure, Set<String> sonames) {
-        Set<String> consumers = new LinkedHashSet<>();
-        Set<String> needs = new java.util.HashSet<>(sonames);
-        boolean added = true;
-        while (added) {
-            added = false;
-            for (LibraryResolver.Loaded l : closure.objects()) {
-                if (consumers.contains(l.canonicalPath())) {
-                    continue;
-                }
-                for (String n : l.facts().needed()) {
-                    if (needs.contains(n)) {
-                        consumers.add(l.canonicalPath());
-                        String so = l.facts().soname();
-                        if (so != null && !sonames.contains(so)) {
-                            needs.add(so);
-                        }
-                        added = true;
-                        break;
-                    }
-                }
-            }
-        }
-        return consumers;
+        Map<String, ElfFacts> objects = new LinkedHashMap<>();
+        closure.objects().forEach(l -> objects.putIfAbsent(l.canonicalPath(), l.facts()));
+        return ImageScan.consumers(objects, sonames);
     }
 
     private static Optional<FileView.ElfFile> readConsumer(RootfsView view, String path) {
