@@ -1,5 +1,7 @@
 package io.bypass.cache;
 
+import io.bypass.util.AtomicFile;
+
 import io.bypass.BypassException;
 import io.bypass.util.Ownership;
 
@@ -348,29 +350,10 @@ public final class DecisionCache {
         }
         int slot = chooseVariant(key, files);
         Path target = entryPath(key, slot);
-        Path tmp = entries.resolve(".tmp-" + ProcessHandle.current().pid() + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
         try {
-            try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
-                ByteBuffer buf = ByteBuffer.wrap(data);
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                throw new IOException("the file system cannot rename atomically", e);
-            }
-            fsyncDir(entries);
-        } catch (IOException | RuntimeException e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // The write error is the one to report.
-            }
-            return target.getFileName() + ": cannot write: " + e.getMessage();
+            AtomicFile.write(target, data, PosixFilePermissions.fromString("rw-------"));
+        } catch (BypassException e) {
+            return e.getMessage();
         }
         evictIfNeeded();
         return null;

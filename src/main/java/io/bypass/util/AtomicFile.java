@@ -31,11 +31,26 @@ public final class AtomicFile {
      * The new file gets the target's permissions when it exists, else 0644.
      */
     public static void write(Path target, byte[] content) {
-        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        Set<PosixFilePermission> mode;
         try {
-            Set<PosixFilePermission> mode = Files.exists(target, LinkOption.NOFOLLOW_LINKS)
+            mode = Files.exists(target, LinkOption.NOFOLLOW_LINKS)
                     ? Files.getPosixFilePermissions(target, LinkOption.NOFOLLOW_LINKS)
                     : PosixFilePermissions.fromString("rw-r--r--");
+        } catch (IOException e) {
+            throw BypassException.internal(target + ": cannot write: " + e.getMessage(), e);
+        }
+        write(target, content, mode);
+    }
+
+    /**
+     * The same with the new file's permissions given. The temporary file is ".tmp-PID-RANDOM" in
+     * the target's directory, so writers in several processes and threads never meet (the decision
+     * cache removes such names left by a writer that died).
+     */
+    public static void write(Path target, byte[] content, Set<PosixFilePermission> mode) {
+        Path tmp = target.resolveSibling(".tmp-" + ProcessHandle.current().pid() + "-"
+                + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()));
+        try {
             try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                     LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(mode))) {
                 ByteBuffer buf = ByteBuffer.wrap(content);
