@@ -151,6 +151,22 @@ assert_contains "$RUN_OUT" "libmpichfort.so.12" "bind-now: the loader names libm
 run_hooked fort-full "$DB" /app/fort_hello
 assert_eq "$RUN_RC/$(mpich_version "$RUN_OUT")" "0/4.0.2" "bind-now with libmpichfort in the bundle: runs on the host MPICH"
 
+# --- a bundle of libmpichfort alone: the container's own libmpich stays and serves it ---------------
+DBF=$(new_db)
+printf '{"name": "host-mpichfort", "kind": "mpi", "version": "4.0.2", "libraries": ["%s/libmpichfort.so.12"], "mpi": {"family": "mpich"}}\n' \
+    "$HOSTLIB" > "$TEST_TMP/host-mpichfort.json"
+bypass --db "$DBF" db register "$TEST_TMP/host-mpichfort.json" >/dev/null || not_ok "register host-mpichfort"
+capture bypass --db "$DBF" check --rootfs "$IMG" --exec /app/fort_hello
+assert_eq "$RC" 0 "fort only: decided by symbols, injected"
+assert_contains "$OUT" "mpi-bundle-partial" "fort only: saying the container's own libmpich stays"
+run_hooked fort-only "$DBF" /app/fort_hello
+assert_eq "$RUN_RC/$(mpich_version "$RUN_OUT")" "0/4.2.1" "fort only: runs, on the container's own libmpich 4.2.1"
+run_hooked fort-only-mounts "$DBF" /bin/bash -c \
+    'while read -r l; do case $l in *libmpichfort*) echo "mount: $l" ;; esac; done < /proc/self/mountinfo'
+assert_contains "$RUN_OUT" "libmpichfort.so.12.4.1" "fort only: the host libmpichfort is mounted over the container's"
+run_forced fort-only "$HOSTLIB/libmpichfort.so.12.2.2:$HOSTLIB/libmpichfort.so.12.4.1" /app/fort_hello
+assert_eq "$RUN_RC/$(mpich_version "$RUN_OUT")" "0/4.2.1" "fort only: forced, the same"
+
 # --- the report says which consumers were checked and why ------------------------------------------
 capture bypass --db "$DB" check --rootfs "$IMG" --exec /run-ok.sh --json
 assert_eq "$(printf '%s' "$OUT" | jq -r '.container.consumers.scope')" "script" "report: the scope of a script"

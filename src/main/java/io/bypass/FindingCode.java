@@ -35,6 +35,10 @@ public enum FindingCode {
             "planner MPI rule: profile.mpi.family against the bundle's mpi.family", "use an image built against the site's MPI family"),
     MPI_BUNDLE_INCOMPLETE("mpi-bundle-incomplete", Severity.ERROR, "an MPI bundle lists no libmpi or libmpich library",
             "planner MPI rule: the bundle's files", "add the MPI library to the descriptor; bypass db register it again"),
+    MPI_BUNDLE_PARTIAL("mpi-bundle-partial", Severity.WARNING, "an MPI bundle has sibling libraries (libmpichfort, "
+            + "libmpi_mpifh, ...) but no libmpi or libmpich: they replace the container's, whose own main MPI library stays",
+            "planner MPI rule: the bundle's files against profile.libraries, the consumers' imports of each sibling",
+            "register the host's main MPI library in the bundle to run on the host MPI"),
     ABI_COMPATIBLE("abi-compatible", Severity.INFO, "host and container MPI ABI versions agree under the site's abiCheck",
             "planner MPI rule: libtool versions of both sides, policy abiCheck", "nothing"),
     ABI_UNKNOWN("abi-unknown", Severity.ERROR, "an MPI library file name carries no version, so the ABIs cannot be compared",

@@ -259,8 +259,18 @@ public final class Planner {
         }
         RegisteredFile hostMain = mainMpiLibrary(b);
         if (hostMain == null) {
-            findings.add(Finding.error("mpi-bundle-incomplete", "bundle " + b.name() + " lists no libmpi or libmpich library",
-                    "add the MPI library to the descriptor and register it again").forBundle(b.name()));
+            List<RegisteredFile> siblings = new ArrayList<>();
+            for (RegisteredFile f : b.libraries()) {
+                if (Sonames.mpiFamily(f.soname()) != null && p.libraries().containsKey(f.soname())) {
+                    siblings.add(f);
+                }
+            }
+            if (siblings.isEmpty()) {
+                findings.add(Finding.error("mpi-bundle-incomplete", "bundle " + b.name() + " lists no libmpi or libmpich library",
+                        "add the MPI library to the descriptor and register it again").forBundle(b.name()));
+            } else {
+                partialMpi(b, p, siblings, findings);
+            }
             return;
         }
         AbiCheck check = b.descriptor().mpi().abiCheck() == null ? policy.abiCheck()
@@ -360,6 +370,49 @@ public final class Planner {
                     "use an image built against " + (version == null || version.isBlank() ? "the host's MPI version"
                             : "MPI " + version) + " or older, or a newer host MPI").forBundle(b.name()));
         }
+    }
+
+    /**
+     * A bundle of MPI sibling libraries alone (libmpichfort without libmpich): the container's own
+     * main library stays and serves them. What the consumers import of each replaced sibling must
+     * be defined by the host's copy; what the host's copies import of the container's main library
+     * is not registered, so it is not checked, and the finding says so.
+     */
+    private static void partialMpi(BundleEntry b, ContainerProfile p, List<RegisteredFile> siblings, List<Finding> findings) {
+        Map<String, Set<String>> missingBy = new LinkedHashMap<>();
+        Set<String> missing = new TreeSet<>();
+        List<String> replaced = new ArrayList<>();
+        for (RegisteredFile host : siblings) {
+            ContainerLibrary own = p.libraries().get(host.soname());
+            replaced.add(host.fileName() + " over the container's " + own.realPath());
+            Set<String> hostDefined = new HashSet<>(host.definedSymbols());
+            Set<String> ownDefined = new HashSet<>(own.definedSymbols());
+            if (p.exec() == null) {
+                continue;
+            }
+            for (ContainerProfile.Import imp : p.exec().imports()) {
+                if (imp.weak() || imp.importedBy().equals(own.realPath()) || p.providersOf(host.soname()).contains(imp.importedBy())
+                        || !ownDefined.contains(imp.symbol()) || hostDefined.contains(imp.symbol())) {
+                    continue;
+                }
+                missingBy.computeIfAbsent(imp.importedBy(), k -> new TreeSet<>()).add(imp.symbol());
+                missing.add(imp.symbol());
+            }
+        }
+        if (!missing.isEmpty()) {
+            findings.add(Finding.error("missing-symbols", "host MPI " + b.name() + " lacks " + listSome(missing) + " that "
+                    + String.join(", ", missingBy.keySet()) + " import" + (missingBy.size() == 1 ? "s" : ""),
+                    "add the host's main MPI library to the bundle, or use an image built against the host's MPI")
+                    .forBundle(b.name()));
+            return;
+        }
+        findings.add(Finding.warning("mpi-bundle-partial", "bundle " + b.name() + " has no libmpi or libmpich: it puts "
+                + String.join(", ", replaced) + ", and the container's own " + p.mpi().mainSoname() + " ("
+                + p.mpi().libtoolVersion() + ") stays and serves "
+                + (siblings.size() == 1 ? "it" : "them") + (p.exec() == null ? "; nothing the program imports was checked"
+                : "; what the consumers import of " + (siblings.size() == 1 ? "it is" : "them is") + " defined there")
+                + ", what the host's copy imports of the container's library is not", "register the host's main MPI "
+                + "library in the bundle to run on the host MPI").forBundle(b.name()));
     }
 
     /** Which consumers a symbol check covered, for its message. */
