@@ -205,11 +205,6 @@ public final class ContainerRoot implements AutoCloseable {
         return budget;
     }
 
-    /** Which resolver is in use: "openat2" or "walk". */
-    public String resolverName() {
-        return openat2 ? "openat2" : "walk";
-    }
-
     /** Reports every lookup and read from now on to observer (null: none). */
     public ContainerRoot observe(Observer observer) {
         this.observer = observer;

@@ -188,12 +188,11 @@ final class EntryPoint {
 
     private void scriptFile(String path, String llp, String why, int depth) {
         String p = path.startsWith("/") ? path : env.getOrDefault("PWD", "/") + "/" + path;
-        byte[] head = root.read(p, f -> f.readBytes(0, 2)).orElse(null);
-        if (head == null) {
+        byte[] text = root.read(p, f -> f.readBytes(0, MAX_SCRIPT)).orElse(null);
+        if (text == null) {
             image("script " + path + " (" + why + ") is not found in the container");
             return;
         }
-        byte[] text = root.read(p, f -> f.readBytes(0, MAX_SCRIPT)).orElse(new byte[0]);
         String s = new String(text, StandardCharsets.UTF_8);
         if (s.startsWith("#!")) {
             int nl = s.indexOf('\n');

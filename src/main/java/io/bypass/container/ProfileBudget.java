@@ -55,16 +55,6 @@ public record ProfileBudget(int searchListEntries, long lookups, long symlinks, 
         return new ProfileBudget(256, 200_000, 100_000, 50_000, 512L << 20, 65_536, 2_000, 120_000, new Counters());
     }
 
-    /** The same limits with fresh counters. */
-    public ProfileBudget fresh() {
-        return new ProfileBudget(searchListEntries, lookups, symlinks, files, bytes, dirEntries, cpuMillis, wallMillis,
-                new Counters());
-    }
-
-    public ProfileBudget withCpuMillis(long ms) {
-        return new ProfileBudget(searchListEntries, lookups, symlinks, files, bytes, dirEntries, ms, wallMillis, used);
-    }
-
     /** Checks the length of a search list before it is searched. */
     public void searchList(String what, int entries) {
         if (entries > searchListEntries) {
@@ -136,10 +126,5 @@ public record ProfileBudget(int searchListEntries, long lookups, long symlinks, 
 
     private static long cpuNow() {
         return ProcessHandle.current().info().totalCpuDuration().map(d -> d.toMillis()).orElse(0L);
-    }
-
-    /** What has been spent: for the trace and the report. */
-    public String spent() {
-        return used.lookups + " lookups, " + used.files + " files, " + (used.bytes >> 10) + " KiB";
     }
 }

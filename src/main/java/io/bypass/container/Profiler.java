@@ -211,7 +211,8 @@ public final class Profiler {
         // Consumers come from the targets' closures unless the whole image counts: then every
         // object is read, else only files named like the libraries a bundle may replace.
         ImageScan scan = new ImageScan(root, view, elfClass, machine, interest, entry.wholeImage() != null);
-        for (String d : loaderDirs(cache, resolver, root)) {
+        List<String> loaderDirs = loaderDirs(cache, resolver, root);
+        for (String d : loaderDirs) {
             scan.flat(d);
         }
         for (String d : resolver.defaultDirs()) {
@@ -306,7 +307,7 @@ public final class Profiler {
             }
         }
         return new ContainerProfile(root.hostDir().toString(), elfClass, machine, libc, cache != null,
-                loaderDirs(cache, resolver, root), libraries, mpi,
+                loaderDirs, libraries, mpi,
                 libfabric, cudaCompat, exec, req.annotations(), req.env(), findings, scope,
                 new ArrayList<>(consumers.values()), scan.providers());
     }

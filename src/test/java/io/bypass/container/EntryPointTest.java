@@ -58,6 +58,8 @@ class EntryPointTest {
             "/app/solver                                                 | /app/solver              | -",
             "/run.sh                                                     | /bin/sh,/app/solver      | -",
             "/nested.sh                                                  | /bin/sh,/bin/sh,/app/solver | -",
+            "/bin/sh /run.sh                                             | /app/solver              | -",
+            "/bin/sh /missing.sh                                         | -                        | is not found",
             "solver                                                      | -                        | is not found",
             "/bin/sh -c 'LD_LIBRARY_PATH=/opt/view/lib exec /app/solver' | /app/solver              | -",
             "/bin/sh -c 'export LD_LIBRARY_PATH=$HOME/lib; /app/solver'  | -                        | from variables",
