@@ -49,11 +49,23 @@ final class Posix {
     static final int S_IFMT = 0170000, S_IFREG = 0100000, S_IFDIR = 0040000, S_IFLNK = 0120000;
 
     private static final boolean AVAILABLE;
+    /** glibc's soname: dlopen finds the already loaded library without any path search. */
+    private static final String LIBC = "libc.so.6";
 
     static {
         boolean ok;
         try {
-            Native.register(Posix.class, Platform.C_LIBRARY_NAME);
+            // Without this property JNA's NativeLibrary runs `/sbin/ldconfig -p` (with this root
+            // process' whole environment) to learn the library path: a host binary spawned from
+            // a hook, and about 20 ms of its start. libc is already loaded; it needs no search.
+            if (System.getProperty("jna.platform.library.path") == null) {
+                System.setProperty("jna.platform.library.path", "");
+            }
+            try {
+                Native.register(Posix.class, LIBC);
+            } catch (UnsatisfiedLinkError notGlibc) {
+                Native.register(Posix.class, Platform.C_LIBRARY_NAME);
+            }
             ok = Platform.isLinux() && Platform.is64Bit();
         } catch (UnsatisfiedLinkError | RuntimeException e) {
             ok = false;
