@@ -193,6 +193,81 @@ public final class ElfReader {
         }
     }
 
+    /**
+     * The file range [offset, offset + size) of the first section with this name, or null when the
+     * file has no such section (or no usable section headers). Never throws for a malformed file:
+     * a caller that only narrows a search falls back to the whole file.
+     */
+    public static long[] sectionRange(Source src, String name) throws IOException {
+        long size = src.size();
+        if (size < 64) {
+            return null;
+        }
+        ByteBuffer h = readAt(src, 0, 64);
+        if (h == null || h.get(0) != 0x7f || h.get(1) != 'E' || h.get(2) != 'L' || h.get(3) != 'F'
+                || (h.get(4) != 1 && h.get(4) != 2) || (h.get(5) != 1 && h.get(5) != 2)) {
+            return null;
+        }
+        boolean is64 = h.get(4) == 2;
+        h.order(h.get(5) == 1 ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN);
+        long shoff = is64 ? h.getLong(40) : Integer.toUnsignedLong(h.getInt(32));
+        int shentsize = Short.toUnsignedInt(h.getShort(is64 ? 58 : 46));
+        int shnum = Short.toUnsignedInt(h.getShort(is64 ? 60 : 48));
+        int shstrndx = Short.toUnsignedInt(h.getShort(is64 ? 62 : 50));
+        int minEnt = is64 ? 64 : 40;
+        if (shoff <= 0 || shnum == 0 || shentsize < minEnt || shstrndx >= shnum
+                || shoff > size || (long) shnum * shentsize > size - shoff) {
+            return null;
+        }
+        ByteBuffer t = readAt(src, shoff, shnum * shentsize);
+        if (t == null) {
+            return null;
+        }
+        t.order(h.order());
+        long[][] sections = new long[shnum][];
+        for (int i = 0; i < shnum; i++) {
+            int p = i * shentsize;
+            long nameOff = Integer.toUnsignedLong(t.getInt(p));
+            long off = is64 ? t.getLong(p + 24) : Integer.toUnsignedLong(t.getInt(p + 16));
+            long len = is64 ? t.getLong(p + 32) : Integer.toUnsignedLong(t.getInt(p + 20));
+            int type = t.getInt(p + 4);
+            sections[i] = new long[] {nameOff, off, len, type};
+        }
+        long[] strtab = sections[shstrndx];
+        if (strtab[1] < 0 || strtab[2] <= 0 || strtab[2] > 1 << 20 || strtab[1] > size - strtab[2]) {
+            return null;
+        }
+        ByteBuffer names = readAt(src, strtab[1], (int) strtab[2]);
+        if (names == null) {
+            return null;
+        }
+        byte[] want = name.getBytes(StandardCharsets.US_ASCII);
+        for (long[] s : sections) {
+            if (s[3] == 8 /* SHT_NOBITS */ || s[0] + want.length >= strtab[2]) {
+                continue;
+            }
+            boolean match = names.get((int) (s[0] + want.length)) == 0;
+            for (int k = 0; match && k < want.length; k++) {
+                match = names.get((int) s[0] + k) == want[k];
+            }
+            if (match && s[1] >= 0 && s[2] > 0 && s[1] <= size - s[2]) {
+                return new long[] {s[1], s[2]};
+            }
+        }
+        return null;
+    }
+
+    private static ByteBuffer readAt(Source src, long offset, int length) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(length);
+        while (b.hasRemaining()) {
+            int n = src.read(b, offset + b.position());
+            if (n <= 0) {
+                return null;
+            }
+        }
+        return b;
+    }
+
     static BypassException fail(String displayName, String what) {
         return BypassException.badInput(oneLine(displayName) + ": " + what);
     }
