@@ -22,8 +22,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
@@ -591,12 +589,8 @@ public final class CreatedTargets {
         if (PLAIN_ID.matcher(id).matches()) {
             return id + ".json";
         }
-        try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(id.getBytes(StandardCharsets.UTF_8));
-            return "sha256-" + HexFormat.of().formatHex(h) + ".json";
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        byte[] h = new io.bypass.util.Sha256().digest(id.getBytes(StandardCharsets.UTF_8));
+        return "sha256-" + HexFormat.of().formatHex(h) + ".json";
     }
 
     static boolean canonical(String path) {

@@ -3,7 +3,6 @@ package io.bypass.cache;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -287,23 +286,26 @@ public record FileIdentity(String path, String type, long ino, long size, long m
         return hex(newDigest().digest(target.getBytes(StandardCharsets.UTF_8)));
     }
 
+    /**
+     * The names sorted by their UTF-8 bytes (unsigned, strcmp order), each followed by a NUL: the
+     * same digest the mount helper computes from getdents64 (native-shims, expect-dir).
+     */
     static String listingDigest(List<String> names) {
-        String[] sorted = names.toArray(new String[0]);
-        Arrays.sort(sorted);
+        byte[][] sorted = new byte[names.size()][];
+        for (int i = 0; i < sorted.length; i++) {
+            sorted[i] = names.get(i).getBytes(StandardCharsets.UTF_8);
+        }
+        Arrays.sort(sorted, Arrays::compareUnsigned);
         MessageDigest md = newDigest();
-        for (String n : sorted) {
-            md.update(n.getBytes(StandardCharsets.UTF_8));
+        for (byte[] n : sorted) {
+            md.update(n);
             md.update((byte) 0);
         }
         return hex(md.digest());
     }
 
     static MessageDigest newDigest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("no SHA-256 in this JVM", e);
-        }
+        return new io.bypass.util.Sha256();
     }
 
     private static final char[] HEX = "0123456789abcdef".toCharArray();

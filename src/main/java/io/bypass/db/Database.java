@@ -192,16 +192,12 @@ public final class Database {
                 throw BypassException.badInput(file + ": cannot stat the database entry: " + e.getMessage());
             }
         }
-        try {
-            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            StringBuilder hex = new StringBuilder(64);
-            for (byte b : d) {
-                hex.append(Character.forDigit((b >> 4) & 15, 16)).append(Character.forDigit(b & 15, 16));
-            }
-            return hex.toString();
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+        byte[] d = new io.bypass.util.Sha256().digest(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        StringBuilder hex = new StringBuilder(64);
+        for (byte b : d) {
+            hex.append(Character.forDigit((b >> 4) & 15, 16)).append(Character.forDigit(b & 15, 16));
         }
+        return hex.toString();
     }
 
     /** The number of writes the database has had (0 before the first, or for a database older than the counter). */
