@@ -133,7 +133,7 @@ static void join(struct helper *h, const struct plan *plan, int nsfd)
 	if (pfs.f_type != PROC_SUPER_MAGIC)
 		fail(h, EXIT_NAMESPACE, line, ENOENT, NULL, "procfs is not mounted on /proc inside the namespace");
 	const struct directive *root = &plan->ds[1];
-	h->res.rootfd = open_root(h, root);
+	h->res.rootfd = open_root(h, root, EXIT_NAMESPACE);
 	h->root_path = root->f[0];
 	vlog(h, root->line, "joined the namespace; root %s; resolver %s; mount API %s", root->f[0],
 	     h->res.walk ? "component walk" : "openat2", h->no_mount_api ? "classic" : "open_tree/move_mount");

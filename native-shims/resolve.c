@@ -24,7 +24,7 @@
  * never follows a link on our behalf, so procfs magic links are treated as
  * plain text and cannot escape either.
  */
-static int walk_in_root(int rootfd, const char *path)
+static int walk_in_root(int rootfd, const char *path, bool follow_last)
 {
 	char rem[2 * PATH_MAX + 2];
 	char link[PATH_MAX];
@@ -80,7 +80,7 @@ static int walk_in_root(int rootfd, const char *path)
 			close(fd);
 			goto out_fail;
 		}
-		if (S_ISLNK(st.st_mode)) {
+		if (S_ISLNK(st.st_mode) && (follow_last || more || trailing_slash)) {
 			if (++links > MAX_SYMLINKS) {
 				close(fd);
 				err = ELOOP;
@@ -141,15 +141,21 @@ out_fail:
 	return -1;
 }
 
-int resolve_in_root(struct resolver *r, const char *path)
+int resolve_at(struct resolver *r, const char *path, bool follow_last)
 {
 	if (!r->walk) {
-		long fd = sys_openat2(r->rootfd, path, O_PATH | O_CLOEXEC, BP_RESOLVE_IN_ROOT | BP_RESOLVE_NO_MAGICLINKS);
+		long fd = sys_openat2(r->rootfd, path, O_PATH | O_CLOEXEC | (follow_last ? 0 : O_NOFOLLOW),
+				      BP_RESOLVE_IN_ROOT | BP_RESOLVE_NO_MAGICLINKS);
 		if (fd >= 0 || errno != ENOSYS)
 			return (int)fd;
 		r->walk = true; /* kernel older than 5.6 */
 	}
-	return walk_in_root(r->rootfd, path);
+	return walk_in_root(r->rootfd, path, follow_last);
+}
+
+int resolve_in_root(struct resolver *r, const char *path)
+{
+	return resolve_at(r, path, true);
 }
 
 /* The prefix path[0, len) as a string (normalized paths: len < PATH_MAX). */
@@ -256,7 +262,7 @@ int ensure_target(struct helper *h, long line, const char *path, enum mp_kind ki
 
 /* The root path must be free of symlinks (Java passes a canonical path), so
  * that a rename/symlink swap of a user-owned parent is refused. */
-int open_root(struct helper *h, const struct directive *d)
+int open_root(struct helper *h, const struct directive *d, int code)
 {
 	const char *root = d->f[0];
 	int fd = -1;
@@ -264,7 +270,7 @@ int open_root(struct helper *h, const struct directive *d)
 		fd = (int)sys_openat2(AT_FDCWD, root, O_PATH | O_DIRECTORY | O_CLOEXEC,
 				      BP_RESOLVE_NO_SYMLINKS | BP_RESOLVE_NO_MAGICLINKS);
 		if (fd < 0 && errno != ENOSYS)
-			fail(h, EXIT_NAMESPACE, d->line, errno, NULL, "cannot open root %s (it must be a canonical path)",
+			fail(h, code, d->line, errno, NULL, "cannot open root %s (it must be a canonical path)",
 			     root);
 		if (fd < 0)
 			h->res.walk = true;
@@ -272,7 +278,7 @@ int open_root(struct helper *h, const struct directive *d)
 	if (fd < 0) {
 		fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
-			fail(h, EXIT_NAMESPACE, d->line, errno, NULL, "cannot open /");
+			fail(h, code, d->line, errno, NULL, "cannot open /");
 		const char *p = root;
 		char name[NAME_MAX + 1];
 		while (*p) {
@@ -283,9 +289,9 @@ int open_root(struct helper *h, const struct directive *d)
 			int nfd = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 			struct stat st;
 			if (nfd < 0 || fstat(nfd, &st) != 0)
-				fail(h, EXIT_NAMESPACE, d->line, errno, NULL, "cannot open root %s", root);
+				fail(h, code, d->line, errno, NULL, "cannot open root %s", root);
 			if (!S_ISDIR(st.st_mode))
-				fail(h, EXIT_NAMESPACE, d->line, S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR, NULL,
+				fail(h, code, d->line, S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR, NULL,
 				     "cannot open root %s (it must be a canonical path)", root);
 			close(fd);
 			fd = nfd;
@@ -294,10 +300,10 @@ int open_root(struct helper *h, const struct directive *d)
 	}
 	struct stat rs, ns;
 	if (fstat(fd, &rs) != 0 || stat("/", &ns) != 0)
-		fail(h, EXIT_NAMESPACE, d->line, errno, NULL, "cannot stat root %s", root);
+		fail(h, code, d->line, errno, NULL, "cannot stat root %s", root);
 	if (!S_ISDIR(rs.st_mode))
-		fail(h, EXIT_NAMESPACE, d->line, ENOTDIR, NULL, "root %s", root);
+		fail(h, code, d->line, ENOTDIR, NULL, "root %s", root);
 	if (rs.st_dev == ns.st_dev && rs.st_ino == ns.st_ino)
-		fail(h, EXIT_NAMESPACE, d->line, EPERM, NULL, "root %s is the namespace's own root directory", root);
+		fail(h, code, d->line, EPERM, NULL, "root %s is the namespace's own root directory", root);
 	return fd;
 }

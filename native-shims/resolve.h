@@ -13,6 +13,10 @@
  * component walk for good if the kernel lacks openat2. */
 int resolve_in_root(struct resolver *r, const char *path);
 
+/* The same, but follow_last false makes a final symlink the result itself
+ * (O_NOFOLLOW); symlinks on the way are still followed inside the root. */
+int resolve_at(struct resolver *r, const char *path, bool follow_last);
+
 /*
  * The longest prefix of path (normalized) that exists inside the root,
  * resolved once: returns its O_PATH fd and sets *rest to what follows it
@@ -36,8 +40,9 @@ enum mp_kind { MP_DIR, MP_FILE };
  */
 int ensure_target(struct helper *h, long line, const char *path, enum mp_kind kind, mode_t last_mode);
 
-/* Opens the root (a canonical path inside the joined namespace, no symlink
- * in any component, not the namespace's own "/"); exit 12 otherwise. */
-int open_root(struct helper *h, const struct directive *d);
+/* Opens the root (a canonical path inside the joined namespace, or the
+ * host's for expect-root; no symlink in any component, not the namespace's
+ * own "/"); fails with code otherwise (12 for root, 17 for expect-root). */
+int open_root(struct helper *h, const struct directive *d, int code);
 
 #endif
