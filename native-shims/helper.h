@@ -26,9 +26,28 @@ enum {
 	EXIT_MOUNT = 14,
 	EXIT_DEVICE = 15,
 	EXIT_LDCONFIG = 16,
+	EXIT_STALE = 17,
 };
 
-enum kind { D_NS, D_NS_PATH, D_ROOT, D_TMPFS, D_MKDIR, D_BIND, D_BIND_INNER, D_DEV, D_LDCONFIG, D_REMOUNT_RO };
+enum kind {
+	D_NS, D_NS_PATH, D_ROOT, D_TMPFS, D_MKDIR, D_BIND, D_BIND_INNER, D_DEV, D_LDCONFIG, D_REMOUNT_RO,
+	/* a validate-only plan (expect.c) */
+	D_EXPECT_ROOT, D_EXPECT_MISSING, D_EXPECT_RESOLVE, D_EXPECT_FILE, D_EXPECT_DIR, D_EXPECT_LINK
+};
+
+#define MAX_FIELDS 7 /* expect-file */
+
+/* What an expect-* directive records (the path is f[0], the mode in mode). */
+struct expect {
+	uint64_t ino;
+	uint64_t size;
+	int64_t mtime_ns;
+	bool follow;         /* expect-resolve */
+	bool have_sha;       /* expect-resolve always; file/dir/link when not "-" */
+	unsigned char sha[32];
+	const char *ranges;  /* expect-file with a digest: validated "OFF+LEN[,OFF+LEN...]" */
+	uint64_t range_bytes;
+};
 
 /* A source object, opened before (bind, dev, ldconfig) or while (bind-inner)
  * performing its directive. */
@@ -44,19 +63,24 @@ struct source {
 struct directive {
 	enum kind kind;
 	long line;
-	char *f[3];    /* decoded, validated fields (paths inside the root normalized) */
-	unsigned mode; /* tmpfs, mkdir */
+	char *f[MAX_FIELDS]; /* decoded, validated fields (paths inside the root normalized) */
+	unsigned mode; /* tmpfs, mkdir, expect-file/dir/link */
 	bool ro;       /* bind, bind-inner */
 	long ref;      /* remount-ro: index of its tmpfs directive */
 	struct source src;
+	struct expect x; /* expect-* */
 	bool have_mnt_id; /* tmpfs: id of the mount made, when known */
 	uint64_t mnt_id;
 };
 
-/* ds[0] is ns/ns-path, ds[1] is root, the rest are performed in order. */
+/* A mount plan: ds[0] is ns/ns-path, ds[1] is root, the rest are performed
+ * in order.  A validate-only plan: ds[0] is expect-root, the rest are
+ * expect-* directives, checked (expect.c). */
 struct plan {
 	struct directive *ds;
 	size_t n;
+	bool validate_only;
+	uint64_t range_bytes; /* the expect-file ranges' lengths, summed over the plan */
 };
 
 /* Resolution inside the root (resolve.c). */
