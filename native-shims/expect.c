@@ -25,12 +25,6 @@
 #define MAX_LIST_BYTES (16u << 20)
 #define READ_CHUNK 65536
 
-/* The root as /proc/self/fd names it: what every canonical path starts with. */
-struct root_view {
-	char prefix[PATH_MAX];
-	size_t plen; /* 0 when the root is "/" itself */
-};
-
 static void stale(struct helper *h, const struct directive *d, const char *what) __attribute__((noreturn));
 static void stale(struct helper *h, const struct directive *d, const char *what)
 {
@@ -43,48 +37,6 @@ static void stale_errno(struct helper *h, const struct directive *d, int err)
 	char what[256];
 	snprintf(what, sizeof what, "cannot be read: %s", strerror(err));
 	stale(h, d, what);
-}
-
-/* readlink of /proc/self/fd/N into buf (PATH_MAX); its length or -1. */
-static ssize_t fd_link(int fd, char *buf)
-{
-	char p[64];
-	if (proc_fd_path(p, sizeof p, fd) != 0)
-		return -1;
-	ssize_t n = readlink(p, buf, PATH_MAX);
-	if (n < 0 || n >= PATH_MAX)
-		return -1;
-	buf[n] = '\0';
-	return n;
-}
-
-static bool deleted(const char *s, size_t n)
-{
-	static const char suffix[] = " (deleted)";
-	size_t sl = sizeof suffix - 1;
-	return n >= sl && memcmp(s + n - sl, suffix, sl) == 0;
-}
-
-/* The canonical path inside the root of what fd is (the root itself is "/")
- * into out (PATH_MAX); false when it has none: outside the root, deleted, or
- * no name to read. */
-static bool canonical(const struct root_view *rv, int fd, char *out)
-{
-	char buf[PATH_MAX];
-	ssize_t n = fd_link(fd, buf);
-	if (n < 0)
-		return false;
-	size_t len = (size_t)n;
-	if (len < rv->plen || memcmp(buf, rv->prefix, rv->plen) != 0)
-		return false;
-	if (len == rv->plen) {
-		strcpy(out, "/");
-		return true;
-	}
-	if (buf[rv->plen] != '/' || deleted(buf, len))
-		return false;
-	memcpy(out, buf + rv->plen, len - rv->plen + 1);
-	return true;
 }
 
 static bool digest_is(const struct directive *d, const void *data, size_t len)
@@ -105,7 +57,7 @@ static void check_missing(struct helper *h, const struct root_view *rv, const st
 	int fd = resolve_at(&h->res, d->f[0], false);
 	if (fd < 0)
 		return; /* any failure: nothing there */
-	bool found = canonical(rv, fd, path);
+	bool found = canonical_path(rv, fd, path);
 	close(fd);
 	if (found)
 		stale(h, d, "now exists");
@@ -115,7 +67,7 @@ static void check_resolve(struct helper *h, const struct root_view *rv, const st
 {
 	char path[PATH_MAX];
 	int fd = resolve_at(&h->res, d->f[0], d->x.follow);
-	bool found = fd >= 0 && canonical(rv, fd, path);
+	bool found = fd >= 0 && canonical_path(rv, fd, path);
 	if (fd >= 0)
 		close(fd);
 	/* "\0" (one NUL byte, never a path) stands for "resolves to nothing". */
@@ -144,7 +96,7 @@ static int check_stat(struct helper *h, const struct root_view *rv, const struct
 {
 	char path[PATH_MAX];
 	int fd = resolve_at(&h->res, d->f[0], false);
-	if (fd < 0 || !canonical(rv, fd, path))
+	if (fd < 0 || !canonical_path(rv, fd, path))
 		stale(h, d, "is gone");
 	if (strcmp(path, d->f[0]) != 0)
 		stale(h, d, "now resolves elsewhere");
@@ -314,10 +266,8 @@ static void open_expect_root(struct helper *h, const struct directive *d, struct
 {
 	h->res.rootfd = open_root(h, d, EXIT_STALE);
 	h->root_path = d->f[0];
-	ssize_t n = fd_link(h->res.rootfd, rv->prefix);
-	if (n < 0 || deleted(rv->prefix, (size_t)n))
-		fail(h, EXIT_STALE, d->line, n < 0 ? errno : ENOENT, NULL, "cannot name root %s", d->f[0]);
-	rv->plen = strcmp(rv->prefix, "/") == 0 ? 0 : (size_t)n;
+	if (!root_view_init(h->res.rootfd, rv))
+		fail(h, EXIT_STALE, d->line, errno, NULL, "cannot name root %s", d->f[0]);
 	vlog(h, d->line, "validate-only plan; root %s; resolver %s", d->f[0],
 	     h->res.walk ? "component walk" : "openat2");
 }

@@ -167,6 +167,61 @@ static int resolve_prefix(struct resolver *r, const char *path, size_t len)
 	return resolve_in_root(r, prefix);
 }
 
+/* readlink of /proc/self/fd/N into buf (PATH_MAX); its length or -1. */
+static ssize_t fd_link(int fd, char *buf)
+{
+	char p[64];
+	if (proc_fd_path(p, sizeof p, fd) != 0)
+		return -1;
+	ssize_t n = readlink(p, buf, PATH_MAX);
+	if (n < 0 || n >= PATH_MAX) {
+		if (n >= 0)
+			errno = ENAMETOOLONG;
+		return -1;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+static bool deleted(const char *s, size_t n)
+{
+	static const char suffix[] = " (deleted)";
+	size_t sl = sizeof suffix - 1;
+	return n >= sl && memcmp(s + n - sl, suffix, sl) == 0;
+}
+
+bool root_view_init(int rootfd, struct root_view *rv)
+{
+	ssize_t n = fd_link(rootfd, rv->prefix);
+	if (n < 0)
+		return false;
+	if (deleted(rv->prefix, (size_t)n)) {
+		errno = ENOENT;
+		return false;
+	}
+	rv->plen = strcmp(rv->prefix, "/") == 0 ? 0 : (size_t)n;
+	return true;
+}
+
+bool canonical_path(const struct root_view *rv, int fd, char *out)
+{
+	char buf[PATH_MAX];
+	ssize_t n = fd_link(fd, buf);
+	if (n < 0)
+		return false;
+	size_t len = (size_t)n;
+	if (len < rv->plen || memcmp(buf, rv->prefix, rv->plen) != 0)
+		return false;
+	if (len == rv->plen) {
+		strcpy(out, "/");
+		return true;
+	}
+	if (buf[rv->plen] != '/' || deleted(buf, len))
+		return false;
+	memcpy(out, buf + rv->plen, len - rv->plen + 1);
+	return true;
+}
+
 int partial_lookup(struct resolver *r, const char *path, const char **rest)
 {
 	size_t end = strlen(path);

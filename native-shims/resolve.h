@@ -4,6 +4,7 @@
 
 #include "helper.h"
 
+#include <limits.h>
 #include <sys/stat.h>
 
 #define MAX_SYMLINKS 40
@@ -26,6 +27,21 @@ int resolve_at(struct resolver *r, const char *path, bool follow_last);
  * failed.
  */
 int partial_lookup(struct resolver *r, const char *path, const char **rest);
+
+/* The root as /proc/self/fd names it: what every canonical path starts with. */
+struct root_view {
+	char prefix[PATH_MAX];
+	size_t plen; /* 0 when the root is "/" itself */
+};
+
+/* Names rootfd (its /proc/self/fd link text); false with errno when it has no
+ * name (ENOENT: deleted). */
+bool root_view_init(int rootfd, struct root_view *rv);
+
+/* The canonical path inside the root of what fd is (the root itself is "/")
+ * into out (PATH_MAX); false when it has none: outside the root, deleted, or
+ * no name to read. */
+bool canonical_path(const struct root_view *rv, int fd, char *out);
 
 enum mp_kind { MP_DIR, MP_FILE };
 
