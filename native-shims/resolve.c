@@ -264,6 +264,27 @@ int ensure_target(struct helper *h, long line, const char *path, enum mp_kind ki
 		fail(h, EXIT_TARGET, line, ENOTDIR, NULL, "cannot resolve %.*s inside the root", (int)(rest - path - 1),
 		     path);
 
+	/* What is created is named by its canonical path: the parent's (which
+	 * differs from the plan's prefix where a symlink on the way was followed),
+	 * then the names made below it by descriptor.  One string for them all;
+	 * each entry reports a prefix of it. */
+	struct root_view rv;
+	char base[PATH_MAX];
+	if (!root_view_init(h->res.rootfd, &rv))
+		fail(h, EXIT_TARGET, line, errno, NULL, "cannot name the root %s", h->root_path);
+	errno = 0;
+	if (!canonical_path(&rv, parent, base))
+		fail(h, EXIT_TARGET, line, errno ? errno : ENOENT, NULL, "%.*s has no canonical path inside the root",
+		     (int)(rest - path - 1), path);
+	size_t blen = strcmp(base, "/") == 0 ? 0 : strlen(base), rlen = strlen(rest);
+	char *cpath = malloc(blen + 1 + rlen + 1);
+	if (!cpath)
+		fail(h, EXIT_OTHER, line, ENOMEM, NULL, "malloc");
+	memcpy(cpath, base, blen);
+	cpath[blen] = '/';
+	memcpy(cpath + blen + 1, rest, rlen + 1);
+	bool owned = false; /* by the first entry logged */
+
 	/* path is normalized: rest is "name/name/...", each name 1..NAME_MAX bytes. */
 	char name[NAME_MAX + 1];
 	for (const char *p = rest; *p;) {
@@ -291,23 +312,46 @@ int ensure_target(struct helper *h, long line, const char *path, enum mp_kind ki
 		if (rc < 0) {
 			int err = errno;
 			free(copy);
+			if (!owned)
+				free(cpath);
 			if (err == EEXIST)
 				fail(h, EXIT_TARGET, line, err, NULL,
 				     "%.*s exists but does not resolve inside the root (dangling symlink?)", plen, path);
 			fail(h, EXIT_TARGET, line, err, NULL, "cannot create %.*s", plen, path);
 		}
+		/* The stat the report gives, from the descriptor of what was just
+		 * made, before anything is mounted on it. */
+		struct bp_statx sx;
 		int fd = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC | (mkfile ? 0 : O_DIRECTORY));
-		if (fd < 0 || fstat(fd, &st) != 0) {
+		if (fd < 0 || stat_fd(fd, &sx) != 0) {
 			int err = errno;
 			free(copy);
+			if (!owned)
+				free(cpath);
 			fail(h, EXIT_TARGET, line, err, NULL, "cannot open the newly created %.*s", plen, path);
 		}
-		if (mkfile ? !S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode)) {
+		if (mkfile ? !S_ISREG(sx.stx_mode) : !S_ISDIR(sx.stx_mode)) {
 			free(copy);
+			if (!owned)
+				free(cpath);
 			fail(h, EXIT_TARGET, line, EEXIST, NULL, "%.*s was replaced while being created", plen, path);
 		}
+		struct created c = {
+			.path = cpath,
+			.path_len = blen + 1 + (size_t)(end - rest),
+			.owns_path = !owned,
+			.mode = sx.stx_mode,
+			.ino = sx.stx_ino,
+			.size = sx.stx_size,
+			.dev_major = sx.stx_dev_major,
+			.dev_minor = sx.stx_dev_minor,
+			.birth_ns = (sx.stx_mask & BP_STATX_BTIME)
+					    ? (int64_t)((uint64_t)sx.stx_btime.tv_sec * 1000000000u + sx.stx_btime.tv_nsec)
+					    : 0,
+		};
 		/* The undo entry keeps parent; the walk goes on from fd. */
-		undo_push_created(h, !mkfile, parent, copy, st.st_dev, st.st_ino);
+		undo_push_created(h, !mkfile, parent, copy, &c);
+		owned = true;
 		vlog(h, line, "created %s %.*s (mode %04o)", mkfile ? "file" : "directory", plen, path, (unsigned)mode);
 		parent = fd;
 		p = last ? end : end + 1;
