@@ -121,6 +121,7 @@ mkplan() {
 MODE=default
 RC=0
 ERR=
+OUTPUT= # the helper's stdout: the report of what it created (also in $SCRATCH/stdout)
 # run_helper PLAN [HELPER-ARGS...]: runs the helper in $MODE, which the test
 # switches below force (the helper honours them in every build: they can only
 # select the fallbacks, which are equally safe); $WRAP (e.g. strace) goes in front.
@@ -137,8 +138,9 @@ run_helper() {
 	# LeakSanitizer cannot work under ptrace (make check-asan); other builds ignore it
 	[ ${#WRAP[@]} -eq 0 ] || envs+=(ASAN_OPTIONS=detect_leaks=0)
 	RC=0
-	env -i "${envs[@]}" timeout 120 "${WRAP[@]}" "$HELPER" "$@" <"$plan" 2>"$SCRATCH/stderr" || RC=$?
+	env -i "${envs[@]}" timeout 120 "${WRAP[@]}" "$HELPER" "$@" <"$plan" >"$SCRATCH/stdout" 2>"$SCRATCH/stderr" || RC=$?
 	ERR=$(cat "$SCRATCH/stderr")
+	OUTPUT=$(cat "$SCRATCH/stdout")
 }
 HAVE_STRACE=
 command -v strace >/dev/null 2>&1 && HAVE_STRACE=1
@@ -259,6 +261,7 @@ expect_suite() { # T base resolver
 	before=$(tree_state "$R")
 	run_helper "$P"
 	expect_success "$T validate-only plan whose expectations all hold"
+	check "$T ... nothing on stdout" test ! -s "$SCRATCH/stdout"
 	check "$T ... nothing changed in the root" test "$before" = "$(tree_state "$R")"
 	run_helper "$P" -v
 	if [ "$RC" = 0 ] && printf '%s\n' "$ERR" | head -n 1 | grep -q "; resolver $resolver\$" &&
@@ -467,6 +470,11 @@ expect_suite() { # T base resolver
 	mkxplan "$P" "$R"
 	run_helper "$P"
 	expect_success "$T a validate-only plan with no expectation"
+	mkxplan "$P" "$R" "expect-missing /data/new"
+	echo new >"$R/data/new"
+	run_helper "$P"
+	check "$T a stale validate-only plan: exit 17, nothing on stdout" test "$RC:$(stat -c %s "$SCRATCH/stdout")" = 17:0
+	rm "$R/data/new"
 }
 
 # ============================================================================
@@ -531,6 +539,86 @@ suite() {
 	else
 		ok "$T system calls match the mode # skip: strace is not installed"
 	fi
+
+	# --- the report of what was created (stdout) ---------------------------
+	# One line per entry ensure_target made, in creation order, stat'ed by
+	# descriptor before anything is mounted on it: the hook records exactly
+	# these.  stat_line ENTRY [PATH [SIZE]]: the line stat gives of ENTRY now
+	# (a directory with the size of an empty one on this file system, or
+	# SIZE: it was empty when created).
+	R=$base/report/root
+	mkdir -p "$R/opt" "$R/real" "$base/report/empty"
+	ln -s /real "$R/via"
+	local dsize
+	dsize=$(stat -c %s "$base/report/empty")
+	stat_line() {
+		local f=$1 p=${2:-${1#"$R"}} m i d s w
+		read -r m i d s w <<<"$(in_ns stat -c '%f %i %Hd:%Ld %s %W' "$f")"
+		[ "$((16#$m & 0170000))" != $((8#40000)) ] || s=${3:-$dsize}
+		case $w in 0 | -) w=0 ;; *) w=$(in_ns stat -c '%.9W' "$f"); w=$((${w%.*} * 1000000000 + 10#${w#*.})) ;; esac
+		printf 'created %s %o %s %s %s %s\n' "$p" "$((16#$m))" "$i" "${d/:/ }" "$s" "$w"
+	}
+	mkplan "$base/r1.plan" "$R" "bind $(enc "$HOST/data.txt") /opt/a/b/lib.so ro"
+	run_helper "$base/r1.plan"
+	expect_success "$T report: a file mount point under two missing directories"
+	check "$T report: three lines, parent, directory, file, in creation order" \
+		test "$(cut -d' ' -f1-2 "$SCRATCH/stdout" | tr '\n' ,)" = "created /opt/a,created /opt/a/b,created /opt/a/b/lib.so,"
+	check "$T report: each line is 'created PATH MODE INO MAJOR MINOR SIZE BIRTH_NS'" \
+		test "$(grep -Ec '^created /[^ ]+ [0-7]+ [0-9]+ [0-9]+ [0-9]+ [0-9]+ [0-9]+$' "$SCRATCH/stdout")" = 3
+	local fline
+	fline=$(sed -n 3p "$SCRATCH/stdout")
+	check "$T report: the file's line was taken before the bind (not the source's inode)" \
+		test "$(echo "$fline" | cut -d' ' -f4)" != "$(stat -c %i "$HOST/data.txt")"
+	in_ns umount "$R/opt/a/b/lib.so"
+	local want
+	want=$(stat_line "$R/opt/a"; stat_line "$R/opt/a/b"; stat_line "$R/opt/a/b/lib.so")
+	if [ "$OUTPUT" = "$want" ]; then ok "$T report: mode, inode, device, size, birth time as stat gives them after the unmount"; else
+		not_ok "$T report: mode, inode, device, size, birth time as stat gives them after the unmount" "want: $want" "got:  $OUTPUT"; fi
+	check "$T report: modes 40755, 40755, 100444" test "$(cut -d' ' -f3 "$SCRATCH/stdout" | tr '\n' ' ')" = "40755 40755 100444 "
+	if case $(stat -c %W "$R/opt/a/b/lib.so") in 0 | -) false ;; esac then
+		check "$T report: birth_ns is non-zero where the file system has a birth time" test "$(echo "$fline" | cut -d' ' -f8)" != 0
+	else ok "$T report: birth_ns is non-zero where the file system has a birth time # skip: no btime here"; fi
+	run_helper "$base/r1.plan"
+	expect_success "$T report: the same plan again"
+	check "$T ... an existing target reports nothing" test ! -s "$SCRATCH/stdout"
+	in_ns umount "$R/opt/a/b/lib.so"
+
+	# A tmpfs mount point, and a mkdir inside the tmpfs (its device).
+	mkplan "$base/r2.plan" "$R" "tmpfs /t 0755" "mkdir /t/in 0700" "mkdir /opt 0755"
+	run_helper "$base/r2.plan"
+	want=$(stat_line "$R/t/in" /t/in "$(in_ns stat -c %s "$R/t/in")") # still empty, in the tmpfs
+	in_ns umount "$R/t"
+	want="$(stat_line "$R/t")
+$want"
+	if [ "$RC" = 0 ] && [ "$OUTPUT" = "$want" ]; then ok "$T report: tmpfs mount point and a directory inside the tmpfs"; else
+		not_ok "$T report: tmpfs mount point and a directory inside the tmpfs" "exit $RC" "want: $want" "got:  $OUTPUT"; fi
+
+	# The path is canonical: a symlink on the way is not in it.
+	mkplan "$base/r3.plan" "$R" "mkdir /via/d/e 0700"
+	run_helper "$base/r3.plan"
+	want=$(stat_line "$R/real/d"; stat_line "$R/real/d/e")
+	if [ "$RC" = 0 ] && [ "$OUTPUT" = "$want" ]; then ok "$T report: canonical paths (through /via -> /real)"; else
+		not_ok "$T report: canonical paths (through /via -> /real)" "exit $RC" "want: $want" "got:  $OUTPUT"; fi
+
+	# Percent-encoded like plan paths: upper-case %XX for %, space, 0x01-0x20
+	# and 0x7F, other bytes raw.
+	local odd=$'new\nline%\t\x7f\xc3\xa9'
+	mkplan "$base/r4.plan" "$R" "mkdir /sp%20ace/new%0aline%25%09%7f"$'\xc3\xa9'" 0700"
+	run_helper "$base/r4.plan"
+	want=$(stat_line "$R/sp ace" "/sp%20ace"; stat_line "$R/sp ace/$odd" "/sp%20ace/new%0Aline%25%09%7F"$'\xc3\xa9')
+	if [ "$RC" = 0 ] && [ "$OUTPUT" = "$want" ]; then ok "$T report: a name with a space, a newline, %, a tab, DEL and UTF-8"; else
+		not_ok "$T report: a name with a space, a newline, %, a tab, DEL and UTF-8" "exit $RC" "want: $want" "got:  $OUTPUT"; fi
+
+	# A failing plan undoes everything: nothing on stdout.
+	echo regular >"$R/regfile"
+	local before_r
+	before_r=$(ns_tree "$R")$(ns_mountinfo)
+	mkplan "$base/r5.plan" "$R" "mkdir /fa/b 0755" "bind $(enc "$HOST/data.txt") /fa/c/f ro" "tmpfs /fa/t 0755" \
+		"mkdir /regfile/x 0755"
+	run_helper "$base/r5.plan"
+	if [ "$RC" = 13 ] && one_error_line && [ ! -s "$SCRATCH/stdout" ] && [ "$before_r" = "$(ns_tree "$R")$(ns_mountinfo)" ]; then
+		ok "$T report: a plan that fails later reports nothing (everything undone)"
+	else not_ok "$T report: a plan that fails later reports nothing (everything undone)" "exit $RC" "stdout: $OUTPUT" "stderr: $ERR"; fi
 
 	# --- functional -----------------------------------------------------
 	R=$base/func/root
@@ -758,6 +846,7 @@ suite() {
 	run_helper "$base/u2.plan"
 	expect_rc "$T target whose parent is a regular file" 13
 	check "$T ... one error line" one_error_line
+	check "$T ... nothing on stdout" test ! -s "$SCRATCH/stdout"
 	check "$T ... everything rolled back" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
 
 	mkplan "$base/u3.plan" "$R" "${prefix[@]}" "bind $(enc "$HOST/dir") /regfile rw"
@@ -771,6 +860,7 @@ suite() {
 	run_helper "$base/u4.plan"
 	expect_rc "$T failing ldconfig" 16
 	check "$T ... one error line" one_error_line
+	check "$T ... nothing on stdout (not ldconfig's output either)" test ! -s "$SCRATCH/stdout"
 	check "$T ... everything rolled back" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
 
 	mkplan "$base/u5.plan" "$R" "${prefix[@]}" "dev $(enc "$HOST/data.txt") /dev/data"
@@ -781,6 +871,12 @@ suite() {
 	mkplan "$base/u6.plan" "$R" "${prefix[@]}" "remount-ro /t" "tmpfs /t 0755" "mkdir /regfile/x 0755"
 	run_helper "$base/u6.plan"
 	expect_rc "$T failure after remount-ro and a stacked tmpfs" 13
+	# /t/inner cannot be removed from the read-only tmpfs: the rollback is
+	# incomplete, and the report names what it left (the tmpfs went anyway).
+	if printf '%s\n' "$ERR" | grep -Fq ' (rollback incomplete): ' &&
+		[ "$(cut -d' ' -f1-3 "$SCRATCH/stdout")" = "created /t/inner 40755" ]; then
+		ok "$T ... the entry the rollback could not remove is reported"
+	else not_ok "$T ... the entry the rollback could not remove is reported" "stdout: $OUTPUT" "stderr: $ERR"; fi
 	check "$T ... everything rolled back" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
 
 	expect_suite "$T" "$base" "$resolver"
@@ -962,9 +1058,23 @@ check "ns-path plan created its directory" in_ns test -d "$R/ok"
 # verbose mode: actions on stderr, still exit 0
 printf '%s\n%s\n%s\nmkdir /verbose 0755\n' "$H" "$N" "$RT" >"$P"
 RC=0
-env -i "$HELPER" -v <"$P" 2>"$SCRATCH/stderr" || RC=$?
+env -i "$HELPER" -v <"$P" >"$SCRATCH/stdout" 2>"$SCRATCH/stderr" || RC=$?
 if [ "$RC" = 0 ] && grep -q 'created directory /verbose' "$SCRATCH/stderr"; then ok "-v reports actions"; else
 	not_ok "-v reports actions" "exit $RC" "stderr: $(cat "$SCRATCH/stderr")"; fi
+check "-v: stdout has the report only" test "$(cut -d' ' -f1-3 "$SCRATCH/stdout")" = "created /verbose 40755"
+check "-v: stderr has no report line" bash -c "! grep -q '^created ' '$SCRATCH/stderr'"
+
+# A write error on stdout ends the report, nothing else: exit 0, silent.
+if [ -w /dev/full ]; then
+	printf '%s\n%s\n%s\nmkdir /full/a/b 0755\n' "$H" "$N" "$RT" >"$P"
+	RC=0
+	env -i "$HELPER" <"$P" >/dev/full 2>"$SCRATCH/stderr" || RC=$?
+	if [ "$RC" = 0 ] && [ ! -s "$SCRATCH/stderr" ] && in_ns test -d "$R/full/a/b"; then
+		ok "a write error on stdout does not fail a successful plan"
+	else not_ok "a write error on stdout does not fail a successful plan" "exit $RC" "stderr: $(cat "$SCRATCH/stderr")"; fi
+else
+	ok "a write error on stdout does not fail a successful plan # skip: no /dev/full"
+fi
 
 check "host mount table never gained an entry" test "$(mi_fields "$HOST_MI_BEFORE")" = "$(mi_fields /proc/$$/mountinfo)"
 check "nothing created in the host's /" test ! -e "/$UNIQUE"
