@@ -26,9 +26,28 @@ enum {
 	EXIT_MOUNT = 14,
 	EXIT_DEVICE = 15,
 	EXIT_LDCONFIG = 16,
+	EXIT_STALE = 17,
 };
 
-enum kind { D_NS, D_NS_PATH, D_ROOT, D_TMPFS, D_MKDIR, D_BIND, D_BIND_INNER, D_DEV, D_LDCONFIG, D_REMOUNT_RO };
+enum kind {
+	D_NS, D_NS_PATH, D_ROOT, D_TMPFS, D_MKDIR, D_BIND, D_BIND_INNER, D_DEV, D_LDCONFIG, D_REMOUNT_RO,
+	/* a validate-only plan (expect.c) */
+	D_EXPECT_ROOT, D_EXPECT_MISSING, D_EXPECT_RESOLVE, D_EXPECT_FILE, D_EXPECT_DIR, D_EXPECT_LINK
+};
+
+#define MAX_FIELDS 7 /* expect-file */
+
+/* What an expect-* directive records (the path is f[0], the mode in mode). */
+struct expect {
+	uint64_t ino;
+	uint64_t size;
+	int64_t mtime_ns;
+	bool follow;         /* expect-resolve */
+	bool have_sha;       /* expect-resolve always; file/dir/link when not "-" */
+	unsigned char sha[32];
+	const char *ranges;  /* expect-file with a digest: validated "OFF+LEN[,OFF+LEN...]" */
+	uint64_t range_bytes;
+};
 
 /* A source object, opened before (bind, dev, ldconfig) or while (bind-inner)
  * performing its directive. */
@@ -44,19 +63,24 @@ struct source {
 struct directive {
 	enum kind kind;
 	long line;
-	char *f[3];    /* decoded, validated fields (paths inside the root normalized) */
-	unsigned mode; /* tmpfs, mkdir */
+	char *f[MAX_FIELDS]; /* decoded, validated fields (paths inside the root normalized) */
+	unsigned mode; /* tmpfs, mkdir, expect-file/dir/link */
 	bool ro;       /* bind, bind-inner */
 	long ref;      /* remount-ro: index of its tmpfs directive */
 	struct source src;
+	struct expect x; /* expect-* */
 	bool have_mnt_id; /* tmpfs: id of the mount made, when known */
 	uint64_t mnt_id;
 };
 
-/* ds[0] is ns/ns-path, ds[1] is root, the rest are performed in order. */
+/* A mount plan: ds[0] is ns/ns-path, ds[1] is root, the rest are performed
+ * in order.  A validate-only plan: ds[0] is expect-root, the rest are
+ * expect-* directives, checked (expect.c). */
 struct plan {
 	struct directive *ds;
 	size_t n;
+	bool validate_only;
+	uint64_t range_bytes; /* the expect-file ranges' lengths, summed over the plan */
 };
 
 /* Resolution inside the root (resolve.c). */
@@ -65,12 +89,28 @@ struct resolver {
 	bool walk; /* component walk instead of openat2 (forced, or no openat2 in the kernel) */
 };
 
+/* An entry ensure_target created, as the report on stdout gives it: stat'ed
+ * through the descriptor of the entry just made, before anything is mounted
+ * on it. */
+struct created {
+	char *path;      /* canonical path inside the root: its first path_len bytes */
+	size_t path_len;
+	bool owns_path;  /* the entries one ensure_target made share one string */
+	uint32_t mode;   /* the whole st_mode */
+	uint64_t ino;
+	uint64_t size;
+	uint32_t dev_major, dev_minor;
+	int64_t birth_ns; /* 0 where the file system has no birth time */
+};
+
 struct undo {
 	enum { U_MOUNT, U_FILE, U_DIR } type;
 	int fd;     /* U_MOUNT: fd on the mount's root; else the parent directory */
 	char *name; /* U_FILE/U_DIR: name inside the parent */
 	dev_t dev;
 	ino_t ino;
+	struct created c; /* U_FILE/U_DIR */
+	bool left;        /* U_FILE/U_DIR: the rollback did not remove it */
 };
 
 struct helper {
@@ -85,7 +125,8 @@ struct helper {
 
 /* ---- report.c ----------------------------------------------------------- */
 
-/* Undoes what was done (undo log, in reverse), prints the one error line
+/* Undoes what was done (undo log, in reverse), reports on stdout the created
+ * entries that the rollback left in place, prints the one error line
  * "PROG: LINE: WHAT[ (rollback incomplete)]: REASON" and exits with code.
  * reason NULL means strerror(err). */
 void fail(struct helper *h, int code, long line, int err, const char *reason, const char *fmt, ...)
@@ -100,9 +141,12 @@ void write_all(int fd, const char *buf, size_t len);
  * undo_push after the action it records cannot fail. */
 void undo_reserve(struct helper *h, long line);
 void undo_push_mount(struct helper *h, int mount_fd);
-void undo_push_created(struct helper *h, bool dir, int parent_fd, char *name, dev_t dev, ino_t ino);
-/* After success: forgets the log (what was done stays), releasing its
- * descriptors and memory. */
+/* Records an entry just created (c->path and name are the log's now). */
+void undo_push_created(struct helper *h, bool dir, int parent_fd, char *name, const struct created *c);
+/* After success: reports every entry created on stdout, in creation order
+ * ("created PATH MODE INO MAJOR MINOR SIZE BIRTH_NS", README.md), then
+ * forgets the log (what was done stays), releasing its descriptors and
+ * memory.  A write error on stdout ends the report, nothing else. */
 void undo_commit(struct helper *h);
 
 #endif

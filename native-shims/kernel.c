@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 struct bp_open_how {
 	uint64_t flags;
@@ -67,5 +69,31 @@ int get_mnt_id(int fd, uint64_t *id)
 	if (!m)
 		return -1;
 	*id = strtoull(m + 7, NULL, 10);
+	return 0;
+}
+
+int stat_fd(int fd, struct bp_statx *sx)
+{
+	const uint32_t need = BP_STATX_TYPE | BP_STATX_MODE | BP_STATX_INO | BP_STATX_SIZE;
+	memset(sx, 0, sizeof *sx);
+#ifdef __NR_statx
+	if (syscall(__NR_statx, fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, BP_STATX_BASIC_STATS | BP_STATX_BTIME,
+		    sx) == 0) {
+		if ((sx->stx_mask & need) == need)
+			return 0;
+	} else if (errno != ENOSYS) {
+		return -1;
+	}
+#endif
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return -1;
+	memset(sx, 0, sizeof *sx);
+	sx->stx_mask = need;
+	sx->stx_mode = (uint16_t)st.st_mode;
+	sx->stx_ino = st.st_ino;
+	sx->stx_size = (uint64_t)st.st_size;
+	sx->stx_dev_major = major(st.st_dev);
+	sx->stx_dev_minor = minor(st.st_dev);
 	return 0;
 }

@@ -48,6 +48,12 @@
 #define BP_RESOLVE_NO_MAGICLINKS 0x02ull
 #define BP_RESOLVE_NO_SYMLINKS 0x04ull
 #define BP_RESOLVE_IN_ROOT 0x10ull
+#define BP_STATX_TYPE 0x00000001u
+#define BP_STATX_MODE 0x00000002u
+#define BP_STATX_INO 0x00000100u
+#define BP_STATX_SIZE 0x00000200u
+#define BP_STATX_BASIC_STATS 0x000007ffu
+#define BP_STATX_BTIME 0x00000800u
 #define BP_STATX_MNT_ID 0x00001000u
 #define BP_CLOSE_RANGE_CLOEXEC (1u << 2)
 #ifndef PR_CAP_AMBIENT
@@ -66,6 +72,39 @@ struct bp_mount_attr {
 	uint64_t propagation;
 	uint64_t userns_fd;
 };
+
+/* struct statx as the kernel lays it out (the ABI; older headers lack it). */
+struct bp_statx_timestamp {
+	int64_t tv_sec;
+	uint32_t tv_nsec;
+	int32_t reserved;
+};
+struct bp_statx {
+	uint32_t stx_mask;
+	uint32_t stx_blksize;
+	uint64_t stx_attributes;
+	uint32_t stx_nlink;
+	uint32_t stx_uid;
+	uint32_t stx_gid;
+	uint16_t stx_mode;
+	uint16_t spare0;
+	uint64_t stx_ino;
+	uint64_t stx_size;
+	uint64_t stx_blocks;
+	uint64_t stx_attributes_mask;
+	struct bp_statx_timestamp stx_atime, stx_btime, stx_ctime, stx_mtime;
+	uint32_t stx_rdev_major, stx_rdev_minor;
+	uint32_t stx_dev_major, stx_dev_minor;
+	uint64_t stx_mnt_id;
+	uint64_t spare[13];
+};
+_Static_assert(sizeof(struct bp_statx) == 256, "struct statx is 256 bytes");
+
+/* statx(fd, "", AT_EMPTY_PATH|AT_SYMLINK_NOFOLLOW) of type, mode, inode,
+ * size, device and birth time; where the kernel has no statx (before 4.11)
+ * or leaves out one of the first four, they come from fstat and stx_mask
+ * holds no BP_STATX_BTIME.  0, or -1 with errno. */
+int stat_fd(int fd, struct bp_statx *sx);
 
 /* fcntl(F_DUPFD_CLOEXEC) above the standard descriptors. */
 int dup_cloexec(int fd);

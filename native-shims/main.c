@@ -8,14 +8,20 @@
  * and then performs the directives inside the container's root file system
  * without ever following a symlink of the (possibly hostile) rootfs out of it.
  *
+ * It also checks a validate-only plan (expect.c): the decision cache's record
+ * of the container files a decision came from, against the rootfs as it is
+ * now, in the helper's own namespace.
+ *
  * Units: plan.c (reading and validating the plan), resolve.c (resolution and
- * creation inside the root), mount.c (the mount directives), ldcache.c (the
+ * creation inside the root), expect.c (a validate-only plan), sha256.c
+ * (SHA-256), mount.c (the mount directives), ldcache.c (the
  * loader cache: ldconfig), report.c (the error line and the undo log),
  * kernel.c (syscall wrappers), and this file (process set-up, the namespace,
  * the order of work).  See README.md for the plan format, the exit codes and
  * the security rules.
  */
 #define _GNU_SOURCE
+#include "expect.h"
 #include "helper.h"
 #include "kernel.h"
 #include "ldcache.h"
@@ -133,7 +139,7 @@ static void join(struct helper *h, const struct plan *plan, int nsfd)
 	if (pfs.f_type != PROC_SUPER_MAGIC)
 		fail(h, EXIT_NAMESPACE, line, ENOENT, NULL, "procfs is not mounted on /proc inside the namespace");
 	const struct directive *root = &plan->ds[1];
-	h->res.rootfd = open_root(h, root);
+	h->res.rootfd = open_root(h, root, EXIT_NAMESPACE);
 	h->root_path = root->f[0];
 	vlog(h, root->line, "joined the namespace; root %s; resolver %s; mount API %s", root->f[0],
 	     h->res.walk ? "component walk" : "openat2", h->no_mount_api ? "classic" : "open_tree/move_mount");
@@ -166,6 +172,12 @@ static void perform(struct helper *h, struct plan *plan)
 		case D_NS:
 		case D_NS_PATH:
 		case D_ROOT:
+		case D_EXPECT_ROOT:
+		case D_EXPECT_MISSING:
+		case D_EXPECT_RESOLVE:
+		case D_EXPECT_FILE:
+		case D_EXPECT_DIR:
+		case D_EXPECT_LINK:
 			break;
 		}
 	}
@@ -204,6 +216,13 @@ int main(int argc, char **argv)
 	if (!buf || !plan_parse(buf, len, &plan, &pe))
 		fail(&h, pe.code, pe.line, pe.err, NULL, "%s", pe.what);
 
+	if (plan.validate_only) {
+		/* Nothing to join, open on the host, create or mount: check, exit. */
+		expect_validate(&h, &plan);
+		free(plan.ds);
+		free(buf);
+		return 0;
+	}
 	int nsfd = open_namespace(&h, &plan.ds[0]);
 	open_host_sources(&h, &plan);
 	join(&h, &plan, nsfd);

@@ -21,6 +21,13 @@ enum field_type {
 	F_ROOT_PATH, /* percent-encoded absolute path inside the root, normalized */
 	F_MODE,      /* octal mode, into d->mode */
 	F_RO_RW,     /* "ro" or "rw", into d->ro */
+	F_INO,       /* decimal u64, into d->x.ino */
+	F_SIZE,      /* decimal u64, into d->x.size */
+	F_MTIME,     /* decimal s64 (nanoseconds), into d->x.mtime_ns */
+	F_FOLLOW,    /* "follow" or "nofollow", into d->x.follow */
+	F_SHA,       /* 64 lower-case hex digits, into d->x.sha */
+	F_SHA_OPT,   /* the same, or "-" */
+	F_RANGES_OPT,/* "OFF+LEN[,OFF+LEN...]" sorted, disjoint, not adjacent; or "-" */
 };
 
 struct field_spec {
@@ -28,37 +35,56 @@ struct field_spec {
 	const char *label; /* path fields: names the field in its error, "<label>: <why>" */
 };
 
-#define MAX_FIELDS 3
-
 struct directive_spec {
 	const char *name;
 	enum kind kind;
+	bool expect; /* belongs to a validate-only plan, not to a mount plan */
 	struct field_spec fields[MAX_FIELDS];
 	/* Checks against the directives before it, when the fields are valid. */
 	bool (*link)(struct plan *plan, struct directive *d, struct plan_error *e);
 };
 
 static bool link_remount_ro(struct plan *plan, struct directive *d, struct plan_error *e);
+static bool link_expect_file(struct plan *plan, struct directive *d, struct plan_error *e);
+
+/* The fields every stat expectation (expect-file, -dir, -link) starts with. */
+#define STAT_FIELDS { F_ROOT_PATH, "path" }, { F_INO, NULL }, { F_SIZE, NULL }, { F_MTIME, NULL }, { F_MODE, NULL }
 
 static const struct directive_spec specs[] = {
-	{ "ns", D_NS, { { F_PID, NULL } }, NULL },
-	{ "ns-path", D_NS_PATH, { { F_HOST_PATH, "ns-path" } }, NULL },
-	{ "root", D_ROOT, { { F_ROOT_PATH, "root" } }, NULL },
-	{ "tmpfs", D_TMPFS, { { F_ROOT_PATH, "target" }, { F_MODE, NULL } }, NULL },
-	{ "mkdir", D_MKDIR, { { F_ROOT_PATH, "target" }, { F_MODE, NULL } }, NULL },
-	{ "bind", D_BIND, { { F_HOST_PATH, "source" }, { F_ROOT_PATH, "target" }, { F_RO_RW, NULL } }, NULL },
-	{ "dev", D_DEV, { { F_HOST_PATH, "source" }, { F_ROOT_PATH, "target" } }, NULL },
+	{ "ns", D_NS, false, { { F_PID, NULL } }, NULL },
+	{ "ns-path", D_NS_PATH, false, { { F_HOST_PATH, "ns-path" } }, NULL },
+	{ "root", D_ROOT, false, { { F_ROOT_PATH, "root" } }, NULL },
+	{ "tmpfs", D_TMPFS, false, { { F_ROOT_PATH, "target" }, { F_MODE, NULL } }, NULL },
+	{ "mkdir", D_MKDIR, false, { { F_ROOT_PATH, "target" }, { F_MODE, NULL } }, NULL },
+	{ "bind", D_BIND, false, { { F_HOST_PATH, "source" }, { F_ROOT_PATH, "target" }, { F_RO_RW, NULL } }, NULL },
+	{ "dev", D_DEV, false, { { F_HOST_PATH, "source" }, { F_ROOT_PATH, "target" } }, NULL },
 	{ "ldconfig",
 	  D_LDCONFIG,
+	  false,
 	  { { F_HOST_PATH, "ldconfig binary" },
 	    { F_ROOT_PATH, "ldconfig configuration" },
 	    { F_ROOT_PATH, "ldconfig cache" } },
 	  NULL },
-	{ "remount-ro", D_REMOUNT_RO, { { F_ROOT_PATH, "target" } }, link_remount_ro },
+	{ "remount-ro", D_REMOUNT_RO, false, { { F_ROOT_PATH, "target" } }, link_remount_ro },
 	{ "bind-inner",
 	  D_BIND_INNER,
+	  false,
 	  { { F_ROOT_PATH, "source" }, { F_ROOT_PATH, "target" }, { F_RO_RW, NULL } },
 	  NULL },
+	{ "expect-root", D_EXPECT_ROOT, true, { { F_ROOT_PATH, "expect-root" } }, NULL },
+	{ "expect-missing", D_EXPECT_MISSING, true, { { F_ROOT_PATH, "path" } }, NULL },
+	{ "expect-resolve",
+	  D_EXPECT_RESOLVE,
+	  true,
+	  { { F_ROOT_PATH, "path" }, { F_FOLLOW, NULL }, { F_SHA, NULL } },
+	  NULL },
+	{ "expect-file",
+	  D_EXPECT_FILE,
+	  true,
+	  { STAT_FIELDS, { F_SHA_OPT, NULL }, { F_RANGES_OPT, NULL } },
+	  link_expect_file },
+	{ "expect-dir", D_EXPECT_DIR, true, { STAT_FIELDS, { F_SHA_OPT, NULL } }, NULL },
+	{ "expect-link", D_EXPECT_LINK, true, { STAT_FIELDS, { F_SHA_OPT, NULL } }, NULL },
 };
 
 static bool perr(struct plan_error *e, int code, int err, long line, const char *fmt, ...)
@@ -194,6 +220,95 @@ static bool parse_pid(const char *s)
 	return v >= 1 && v <= INT_MAX;
 }
 
+/* Decimal digits at s (no sign, no leading zero but "0" itself, no overflow):
+ * what follows them, or NULL. */
+static const char *parse_u64(const char *s, uint64_t *v)
+{
+	const char *p = s;
+	uint64_t x = 0;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned dig = (unsigned)(*p - '0');
+		if (x > (UINT64_MAX - dig) / 10)
+			return NULL;
+		x = x * 10 + dig;
+	}
+	if (p == s || (s[0] == '0' && p - s > 1))
+		return NULL;
+	*v = x;
+	return p;
+}
+
+static bool parse_dec_u64(const char *s, uint64_t *v)
+{
+	const char *end = parse_u64(s, v);
+	return end && *end == '\0';
+}
+
+/* An optional '-', then decimal; within int64_t. */
+static bool parse_dec_s64(const char *s, int64_t *v)
+{
+	bool neg = s[0] == '-';
+	uint64_t u;
+	if (!parse_dec_u64(s + neg, &u) || (neg && u == 0))
+		return false;
+	if (neg ? u > (uint64_t)INT64_MAX + 1 : u > (uint64_t)INT64_MAX)
+		return false;
+	*v = neg ? (int64_t)(0 - u) : (int64_t)u;
+	return true;
+}
+
+/* Exactly 64 lower-case hex digits. */
+static bool parse_sha(const char *s, unsigned char out[32])
+{
+	if (strlen(s) != 64)
+		return false;
+	for (int i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	for (int i = 0; i < 32; i++)
+		out[i] = (unsigned char)(hexval((unsigned char)s[2 * i]) * 16 + hexval((unsigned char)s[2 * i + 1]));
+	return true;
+}
+
+const char *plan_range(const char *s, uint64_t *off, uint64_t *len)
+{
+	s = parse_u64(s, off);
+	if (!s || *s != '+')
+		return NULL;
+	s = parse_u64(s + 1, len);
+	if (!s || (*s != '\0' && *s != ','))
+		return NULL;
+	return s;
+}
+
+/* An expect-file range list; its byte count into *bytes.  NULL or why not. */
+static const char *check_ranges(const char *s, uint64_t *bytes)
+{
+	uint64_t end = 0, sum = 0;
+	size_t n = 0;
+	for (const char *p = s;; p++) {
+		uint64_t off, len;
+		if (!(p = plan_range(p, &off, &len)))
+			return "malformed (OFF+LEN[,OFF+LEN...], decimal)";
+		if (len == 0)
+			return "zero-length range";
+		if (off > (uint64_t)INT64_MAX - len)
+			return "range beyond the largest file offset";
+		if (n > 0 && off <= end)
+			return "ranges must be sorted, disjoint and not adjacent";
+		if (++n > MAX_RANGES)
+			return "more than 4096 ranges";
+		if (len > MAX_RANGE_BYTES - sum)
+			return "more than 64 MiB of ranges";
+		sum += len;
+		end = off + len;
+		if (*p == '\0')
+			break;
+	}
+	*bytes = sum;
+	return NULL;
+}
+
 /* Decodes and checks one field of d in place. */
 static bool decode_field(const struct field_spec *fs, struct directive *d, char *s, struct plan_error *e)
 {
@@ -221,6 +336,40 @@ static bool decode_field(const struct field_spec *fs, struct directive *d, char 
 		else if (strcmp(s, "rw") != 0)
 			return PLAN_ERR(e, d->line, "expected ro or rw, got \"%.32s\"", s);
 		return true;
+	case F_INO:
+		if (!parse_dec_u64(s, &d->x.ino))
+			return PLAN_ERR(e, d->line, "bad inode number \"%.32s\"", s);
+		return true;
+	case F_SIZE:
+		if (!parse_dec_u64(s, &d->x.size))
+			return PLAN_ERR(e, d->line, "bad size \"%.32s\"", s);
+		return true;
+	case F_MTIME:
+		if (!parse_dec_s64(s, &d->x.mtime_ns))
+			return PLAN_ERR(e, d->line, "bad mtime_ns \"%.32s\"", s);
+		return true;
+	case F_FOLLOW:
+		if (strcmp(s, "follow") == 0)
+			d->x.follow = true;
+		else if (strcmp(s, "nofollow") != 0)
+			return PLAN_ERR(e, d->line, "expected follow or nofollow, got \"%.32s\"", s);
+		return true;
+	case F_SHA_OPT:
+		if (strcmp(s, "-") == 0)
+			return true;
+		/* fall through */
+	case F_SHA:
+		if (!parse_sha(s, d->x.sha))
+			return PLAN_ERR(e, d->line, "bad sha256 \"%.70s\" (64 lower-case hex digits)", s);
+		d->x.have_sha = true;
+		return true;
+	case F_RANGES_OPT:
+		if (strcmp(s, "-") == 0)
+			return true;
+		if ((why = check_ranges(s, &d->x.range_bytes)))
+			return PLAN_ERR(e, d->line, "ranges: %s", why);
+		d->x.ranges = s;
+		return true;
 	case F_NONE:
 		break;
 	}
@@ -245,6 +394,18 @@ static bool link_remount_ro(struct plan *plan, struct directive *d, struct plan_
 		}
 	}
 	return PLAN_ERR(e, d->line, "remount-ro target was not mounted by an earlier tmpfs directive");
+}
+
+/* expect-file: a digest and its ranges come together; the ranges of the
+ * whole plan are bounded (that much is read and hashed). */
+static bool link_expect_file(struct plan *plan, struct directive *d, struct plan_error *e)
+{
+	if (d->x.have_sha != (d->x.ranges != NULL))
+		return PLAN_ERR(e, d->line, "expect-file takes a sha256 and its ranges, or \"-\" for both");
+	if (d->x.range_bytes > MAX_RANGE_BYTES - plan->range_bytes)
+		return PLAN_ERR(e, d->line, "ranges: more than 64 MiB of ranges in the plan");
+	plan->range_bytes += d->x.range_bytes;
+	return true;
 }
 
 /* ---- lines --------------------------------------------------------------- */
@@ -290,12 +451,12 @@ out_fail:
 	return NULL;
 }
 
-/* Splits line at single spaces into at most 5 non-empty fields. */
-static bool split_fields(char *line, long lineno, char *fields[5], int *nf_out, struct plan_error *e)
+/* Splits line at single spaces into at most 1 + MAX_FIELDS non-empty fields. */
+static bool split_fields(char *line, long lineno, char *fields[1 + MAX_FIELDS], int *nf_out, struct plan_error *e)
 {
 	int nf = 0;
 	for (char *s = line;;) {
-		if (nf == 5)
+		if (nf == 1 + MAX_FIELDS)
 			return PLAN_ERR(e, lineno, "too many fields");
 		fields[nf++] = s;
 		char *sp = strchr(s, ' ');
@@ -314,7 +475,7 @@ static bool split_fields(char *line, long lineno, char *fields[5], int *nf_out, 
 /* One directive line (not the header, not a comment) into plan->ds[plan->n]. */
 static bool parse_directive(struct plan *plan, char *line, long lineno, struct plan_error *e)
 {
-	char *fields[5];
+	char *fields[1 + MAX_FIELDS];
 	int nf = 0;
 	if (!split_fields(line, lineno, fields, &nf, e))
 		return false;
@@ -329,17 +490,32 @@ static bool parse_directive(struct plan *plan, char *line, long lineno, struct p
 	if (nf - 1 != nargs)
 		return PLAN_ERR(e, lineno, "%s takes %d field(s), got %d", spec->name, nargs, nf - 1);
 
-	/* Ordering: ns first, root second, each exactly once. */
+	/* Ordering.  A mount plan: ns first, root second, each exactly once, no
+	 * expect-*.  A validate-only plan: expect-root first and once, then
+	 * expect-* only. */
 	size_t n = plan->n;
 	bool is_ns = spec->kind == D_NS || spec->kind == D_NS_PATH;
-	if (n == 0 && !is_ns)
-		return PLAN_ERR(e, lineno, "the first directive must be ns or ns-path");
-	if (n > 0 && is_ns)
-		return PLAN_ERR(e, lineno, "duplicate ns directive");
-	if (n == 1 && spec->kind != D_ROOT)
-		return PLAN_ERR(e, lineno, "the second directive must be root");
-	if (n > 1 && spec->kind == D_ROOT)
-		return PLAN_ERR(e, lineno, "duplicate root directive");
+	if (n == 0) {
+		if (!is_ns && spec->kind != D_EXPECT_ROOT)
+			return PLAN_ERR(e, lineno, "the first directive must be ns, ns-path or expect-root");
+		plan->validate_only = spec->kind == D_EXPECT_ROOT;
+	} else if (plan->validate_only) {
+		if (spec->kind == D_EXPECT_ROOT)
+			return PLAN_ERR(e, lineno, "duplicate expect-root directive");
+		if (!spec->expect)
+			return PLAN_ERR(e, lineno, "%s in a validate-only plan (only expect-* may follow expect-root)",
+					spec->name);
+	} else {
+		if (spec->expect)
+			return PLAN_ERR(e, lineno, "%s in a mount plan (expect-* belongs to a plan that starts with expect-root)",
+					spec->name);
+		if (is_ns)
+			return PLAN_ERR(e, lineno, "duplicate ns directive");
+		if (n == 1 && spec->kind != D_ROOT)
+			return PLAN_ERR(e, lineno, "the second directive must be root");
+		if (n > 1 && spec->kind == D_ROOT)
+			return PLAN_ERR(e, lineno, "duplicate root directive");
+	}
 
 	struct directive *d = &plan->ds[n];
 	*d = (struct directive){
@@ -374,6 +550,8 @@ bool plan_parse(char *buf, size_t len, struct plan *plan, struct plan_error *e)
 		return PLAN_ERR(e, 1, "empty plan (missing \"" PLAN_HEADER "\" header)");
 
 	plan->n = 0;
+	plan->validate_only = false;
+	plan->range_bytes = 0;
 	plan->ds = calloc((size_t)nlines, sizeof *plan->ds);
 	if (!plan->ds)
 		return perr(e, EXIT_OTHER, ENOMEM, 0, "cannot allocate the plan");
@@ -405,8 +583,8 @@ bool plan_parse(char *buf, size_t len, struct plan *plan, struct plan_error *e)
 			return false;
 	}
 	if (plan->n == 0)
-		return PLAN_ERR(e, lineno, "plan has no ns directive");
-	if (plan->n == 1)
+		return PLAN_ERR(e, lineno, "plan has no ns or expect-root directive");
+	if (plan->n == 1 && !plan->validate_only)
 		return PLAN_ERR(e, lineno, "plan has no root directive");
 	return true;
 }

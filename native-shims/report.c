@@ -1,5 +1,5 @@
-/* The one error line, verbose messages, and the undo log that fail() rolls
- * back before it prints. */
+/* The one error line, verbose messages, the undo log that fail() rolls
+ * back before it prints, and the report on stdout of the entries created. */
 #define _GNU_SOURCE
 #include "helper.h"
 #include "kernel.h"
@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 void write_all(int fd, const char *buf, size_t len)
 {
@@ -61,14 +62,107 @@ void undo_push_mount(struct helper *h, int mount_fd)
 	h->undo[h->nundo++] = (struct undo){ .type = U_MOUNT, .fd = mount_fd };
 }
 
-void undo_push_created(struct helper *h, bool dir, int parent_fd, char *name, dev_t dev, ino_t ino)
+void undo_push_created(struct helper *h, bool dir, int parent_fd, char *name, const struct created *c)
 {
-	h->undo[h->nundo++] =
-		(struct undo){ .type = dir ? U_DIR : U_FILE, .fd = parent_fd, .name = name, .dev = dev, .ino = ino };
+	h->undo[h->nundo++] = (struct undo){ .type = dir ? U_DIR : U_FILE,
+					     .fd = parent_fd,
+					     .name = name,
+					     .dev = makedev(c->dev_major, c->dev_minor),
+					     .ino = (ino_t)c->ino,
+					     .c = *c };
+}
+
+/*
+ * The report: "created PATH MODE INO MAJOR MINOR SIZE BIRTH_NS\n" per entry,
+ * PATH percent-encoded like a plan's path fields.  Buffered; the first write
+ * error (a closed pipe: SIGPIPE is ignored) ends it, and nothing else.
+ */
+struct out {
+	char buf[8192];
+	size_t len;
+	bool broken;
+};
+
+static void out_flush(struct out *o)
+{
+	const char *p = o->buf;
+	size_t len = o->len;
+	o->len = 0;
+	while (len > 0 && !o->broken) {
+		ssize_t n = write(1, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			o->broken = true;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void out_bytes(struct out *o, const char *s, size_t len)
+{
+	while (len > 0 && !o->broken) {
+		if (o->len == sizeof o->buf)
+			out_flush(o);
+		size_t k = sizeof o->buf - o->len;
+		if (k > len)
+			k = len;
+		memcpy(o->buf + o->len, s, k);
+		o->len += k;
+		s += k;
+		len -= k;
+	}
+}
+
+static void out_line(struct out *o, const struct created *c)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char enc[3 * 64], num[160];
+	out_bytes(o, "created ", 8);
+	size_t n = 0;
+	for (size_t i = 0; i < c->path_len; i++) {
+		unsigned char b = (unsigned char)c->path[i];
+		if (b == '%' || (b >= 0x01 && b <= 0x20) || b == 0x7f) {
+			enc[n++] = '%';
+			enc[n++] = hex[b >> 4];
+			enc[n++] = hex[b & 15];
+		} else {
+			enc[n++] = (char)b;
+		}
+		if (n > sizeof enc - 3) {
+			out_bytes(o, enc, n);
+			n = 0;
+		}
+	}
+	out_bytes(o, enc, n);
+	int k = snprintf(num, sizeof num, " %o %llu %u %u %llu %lld\n", (unsigned)c->mode, (unsigned long long)c->ino,
+			 (unsigned)c->dev_major, (unsigned)c->dev_minor, (unsigned long long)c->size,
+			 (long long)c->birth_ns);
+	if (k > 0 && (size_t)k < sizeof num)
+		out_bytes(o, num, (size_t)k);
+}
+
+/* Reports the created entries of the log in creation order (only those
+ * the rollback left, when left_only), then frees their paths. */
+static void report_created(struct helper *h, bool left_only)
+{
+	struct out o = { .len = 0, .broken = false };
+	for (size_t i = 0; i < h->nundo; i++) {
+		const struct undo *u = &h->undo[i];
+		if (u->type != U_MOUNT && (u->left || !left_only))
+			out_line(&o, &u->c);
+	}
+	out_flush(&o);
+	for (size_t i = 0; i < h->nundo; i++)
+		if (h->undo[i].type != U_MOUNT && h->undo[i].c.owns_path)
+			free(h->undo[i].c.path);
 }
 
 void undo_commit(struct helper *h)
 {
+	report_created(h, false);
 	while (h->nundo > 0) {
 		struct undo *u = &h->undo[--h->nundo];
 		free(u->name);
@@ -80,12 +174,13 @@ void undo_commit(struct helper *h)
 }
 
 /* Detaches every mount and removes every created entry that is still the
- * same inode, newest first.  Returns the number of steps that failed. */
+ * same inode, newest first; marks the entries it could not remove, reports
+ * them, and empties the log.  Returns the number of steps that failed. */
 static int undo_all(struct helper *h)
 {
 	int failures = 0;
-	while (h->nundo > 0) {
-		struct undo *u = &h->undo[--h->nundo];
+	for (size_t i = h->nundo; i-- > 0;) {
+		struct undo *u = &h->undo[i];
 		if (u->type == U_MOUNT) {
 			char p[64];
 			if (proc_fd_path(p, sizeof p, u->fd) || umount2(p, MNT_DETACH) != 0)
@@ -95,14 +190,17 @@ static int undo_all(struct helper *h)
 			if (fstatat(u->fd, u->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == u->dev &&
 			    st.st_ino == u->ino) {
 				if (unlinkat(u->fd, u->name, u->type == U_DIR ? AT_REMOVEDIR : 0) != 0)
-					failures++;
+					u->left = true;
 			} else {
-				failures++;
+				u->left = true; /* not ours any more, or gone: left alone */
 			}
+			failures += u->left;
 			free(u->name);
 		}
 		close(u->fd);
 	}
+	report_created(h, true);
+	h->nundo = 0;
 	return failures;
 }
 

@@ -121,6 +121,7 @@ mkplan() {
 MODE=default
 RC=0
 ERR=
+OUTPUT= # the helper's stdout: the report of what it created (also in $SCRATCH/stdout)
 # run_helper PLAN [HELPER-ARGS...]: runs the helper in $MODE, which the test
 # switches below force (the helper honours them in every build: they can only
 # select the fallbacks, which are equally safe); $WRAP (e.g. strace) goes in front.
@@ -137,8 +138,9 @@ run_helper() {
 	# LeakSanitizer cannot work under ptrace (make check-asan); other builds ignore it
 	[ ${#WRAP[@]} -eq 0 ] || envs+=(ASAN_OPTIONS=detect_leaks=0)
 	RC=0
-	env -i "${envs[@]}" timeout 120 "${WRAP[@]}" "$HELPER" "$@" <"$plan" 2>"$SCRATCH/stderr" || RC=$?
+	env -i "${envs[@]}" timeout 120 "${WRAP[@]}" "$HELPER" "$@" <"$plan" >"$SCRATCH/stdout" 2>"$SCRATCH/stderr" || RC=$?
 	ERR=$(cat "$SCRATCH/stderr")
+	OUTPUT=$(cat "$SCRATCH/stdout")
 }
 HAVE_STRACE=
 command -v strace >/dev/null 2>&1 && HAVE_STRACE=1
@@ -166,6 +168,314 @@ DATA="bypass data $RANDOM$RANDOM"
 printf '%s\n' "$DATA" >"$HOST/data.txt"
 printf '/opt/bypass/lib\n' >"$HOST/ld.conf"
 echo "dir content" >"$HOST/dir/inside.txt"
+
+# --- validate-only plans ------------------------------------------------------
+
+# The values the Java side records, computed here with stat and sha256sum.
+mtime_ns() { local t; t=$(stat -c '%.9Y' "$1"); echo $((${t%.*} * 1000000000 + 10#${t#*.})); }
+meta() { echo "$(stat -c %i "$1") $(stat -c %s "$1") $(mtime_ns "$1") $(stat -c %a "$1")"; }
+sha_of() { sha256sum | cut -c1-64; }
+ranges_sha() { # FILE OFF+LEN[,OFF+LEN...]
+	local r
+	for r in ${2//,/ }; do tail -c +$((${r%+*} + 1)) "$1" | head -c "${r#*+}"; done | sha_of
+}
+listing_sha() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f\0' | sort -z | sha_of; }
+path_sha() { printf '%s' "$1" | sha_of; }
+NOTHING_SHA=$(printf '\0' | sha_of)
+# xfile/xdir/xlink ROOT PATH [content]: the stat expectation of ROOT/PATH as
+# recorded now; with "content", its digest too (a file: of the ranges in $RANGES)
+xfile() {
+	local f=$1$2
+	if [ $# -gt 2 ]; then echo "expect-file $(enc "$2") $(meta "$f") $(ranges_sha "$f" "$RANGES") $RANGES"; else
+		echo "expect-file $(enc "$2") $(meta "$f") - -"; fi
+}
+xdir() {
+	local f=$1$2
+	if [ $# -gt 2 ]; then echo "expect-dir $(enc "$2") $(meta "$f") $(listing_sha "$f")"; else
+		echo "expect-dir $(enc "$2") $(meta "$f") -"; fi
+}
+xlink() {
+	local f=$1$2
+	if [ $# -gt 2 ]; then echo "expect-link $(enc "$2") $(meta "$f") $(printf '%s' "$(readlink "$f")" | sha_of)"; else
+		echo "expect-link $(enc "$2") $(meta "$f") -"; fi
+}
+# mkxplan FILE ROOT DIRECTIVE...: a validate-only plan
+mkxplan() {
+	local f=$1 root=$2 l
+	shift 2
+	{
+		echo "bypass-plan 1"
+		echo "expect-root $(enc "$root")"
+		for l in "$@"; do echo "$l"; done
+	} >"$f"
+}
+# the state of a tree that a check must not change (access times aside)
+tree_state() { find "$1" -printf '%y %m %i %s %T@ %C@ %p %l\n' | sort; }
+# expect_stale NAME PATH: exit 17 and the one line naming the path
+expect_stale() {
+	if [ "$RC" = 17 ] && one_error_line && printf '%s\n' "$ERR" | grep -Fq ": $2: "; then ok "$1 (exit 17)"; else
+		not_ok "$1 (exit 17)" "got exit $RC" "stderr: $ERR"; fi
+}
+# expect_stale_why NAME PATH WHAT: also says what differs
+expect_stale_why() {
+	if [ "$RC" = 17 ] && one_error_line && printf '%s\n' "$ERR" | grep -Fq ": $2: $3"; then ok "$1 (exit 17: $3)"; else
+		not_ok "$1 (exit 17: $3)" "got exit $RC" "stderr: $ERR"; fi
+}
+
+expect_suite() { # T base resolver
+	local T=$1 base=$2 resolver=$3
+	local R=$base/expect/root P=$base/expect.plan
+	mkdir -p "$R/usr/lib" "$R/etc" "$R/data/sub" "$R/a/b" "$R/chain" "$R/empty"
+	head -c 200000 /dev/urandom >"$R/usr/lib/libx.so.1"
+	ln -s libx.so.1 "$R/usr/lib/libx.so"
+	echo container >"$R/etc/passwd"
+	echo real >"$R/data/real"
+	echo other >"$R/data/other"
+	echo below >"$R/a/b/file"
+	printf 'with space\n' >"$R/data/sp ace"
+	ln -s /chain/b "$R/chain/a"     # absolute, re-rooted
+	ln -s ../data/c "$R/chain/b"    # relative
+	ln -s real "$R/data/c"
+	ln -s /data "$R/lnkdir"
+	ln -s /etc "$R/x"               # re-rooted, never the host's /etc
+	ln -s ../../../../../../../etc "$R/up"
+	ln -s /nowhere "$R/dangling"
+	mkfifo "$R/fifo"
+	local RANGES="0+100,4096+5000,150000+50000"
+
+	# Everything as recorded: exit 0, silent, nothing changed.
+	local all=("$(xfile "$R" /usr/lib/libx.so.1 content)" "$(RANGES=0+5 xfile "$R" "/data/sp ace" content)"
+		"$(xfile "$R" /etc/passwd)" "$(xdir "$R" /data content)" "$(xdir "$R" /empty content)" "$(xdir "$R" /usr)"
+		"$(xlink "$R" /usr/lib/libx.so content)" "$(xlink "$R" /chain/a)"
+		"expect-missing /usr/lib/libnone.so" "expect-missing /etc/passwd/sub" "expect-missing /dangling/x"
+		"expect-resolve /usr/lib/libx.so follow $(path_sha /usr/lib/libx.so.1)"
+		"expect-resolve /usr/lib/libx.so nofollow $(path_sha /usr/lib/libx.so)"
+		"expect-resolve /chain/a follow $(path_sha /data/real)"
+		"expect-resolve /lnkdir/real nofollow $(path_sha /data/real)"
+		"expect-resolve /dangling follow $NOTHING_SHA"
+		"expect-resolve /nope/nope follow $NOTHING_SHA"
+		"expect-resolve /x/passwd follow $(path_sha /etc/passwd)"
+		"expect-resolve /up/passwd follow $(path_sha /etc/passwd)")
+	mkxplan "$P" "$R" "${all[@]}"
+	local before
+	before=$(tree_state "$R")
+	run_helper "$P"
+	expect_success "$T validate-only plan whose expectations all hold"
+	check "$T ... nothing on stdout" test ! -s "$SCRATCH/stdout"
+	check "$T ... nothing changed in the root" test "$before" = "$(tree_state "$R")"
+	run_helper "$P" -v
+	if [ "$RC" = 0 ] && printf '%s\n' "$ERR" | head -n 1 | grep -q "; resolver $resolver\$" &&
+		[ "$(printf '%s\n' "$ERR" | wc -l)" -eq $((${#all[@]} + 1 + 5)) ]; then
+		ok "$T -v: the resolver, then one line per check"
+	else not_ok "$T -v: the resolver, then one line per check" "exit $RC" "stderr: $ERR"; fi
+	if [ -n "$HAVE_STRACE" ]; then
+		local trace=$base/expect.trace bad=
+		WRAP=(strace -f -qq -o "$trace" -e trace=setns,unshare,mount,umount2,open_tree,move_mount,fsopen,mkdirat,mknodat,unlinkat,renameat2,openat,openat2,write,pwrite64)
+		run_helper "$P"
+		WRAP=()
+		grep -Eq '^([0-9]+ +)?(setns|unshare|mount|umount2|open_tree|move_mount|fsopen|mkdirat|mknodat|unlinkat|renameat2|pwrite64)\(' "$trace" && bad="$bad mount/namespace/create"
+		grep -Eq 'O_CREAT|O_WRONLY|O_RDWR|O_TRUNC' "$trace" && bad="$bad open-for-writing"
+		grep -q 'ns/mnt' "$trace" && bad="$bad namespace-file"
+		grep -Eq '^([0-9]+ +)?write\((0|1|[3-9])' "$trace" && bad="$bad write"
+		if [ "$resolver" = openat2 ]; then grep -q 'openat2(' "$trace" || bad="$bad no-openat2"; else
+			grep -q 'openat2(' "$trace" && bad="$bad openat2"; fi
+		if [ "$RC" = 0 ] && [ -z "$bad" ]; then ok "$T validate-only: no namespace, nothing created, mounted or written"; else
+			not_ok "$T validate-only: no namespace, nothing created, mounted or written" "exit $RC" "unexpected:$bad" "stderr: $ERR"; fi
+	else
+		ok "$T validate-only: no namespace, nothing created, mounted or written # skip: strace is not installed"
+	fi
+
+	# FIPS 180-4's examples, through the helper's own SHA-256, and lengths
+	# around the block and read-chunk boundaries against sha256sum.
+	printf abc >"$R/fips1"
+	printf abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq >"$R/fips2"
+	head -c 1000000 /dev/zero | tr '\0' a >"$R/fips3"
+	mkxplan "$P" "$R" \
+		"expect-file /fips1 $(meta "$R/fips1") ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad 0+3" \
+		"expect-file /fips2 $(meta "$R/fips2") 248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1 0+56" \
+		"expect-file /fips3 $(meta "$R/fips3") cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0 0+1000000"
+	run_helper "$P"
+	expect_success "$T SHA-256 of FIPS 180-4's three examples"
+	local n lines=()
+	for n in 1 55 56 57 63 64 65 119 120 128 65535 65536 65537 131073; do
+		lines+=("$(RANGES=0+$n xfile "$R" /usr/lib/libx.so.1 content)")
+	done
+	lines+=("$(RANGES=1+54,56+1,58+63,122+65536,65700+65537 xfile "$R" /usr/lib/libx.so.1 content)")
+	mkxplan "$P" "$R" "${lines[@]}"
+	run_helper "$P"
+	expect_success "$T SHA-256 of 1..131073 bytes and of split ranges agrees with sha256sum"
+
+	# Each kind of difference.  xplan_with LINE: the all-hold plan plus LINE.
+	local f=$R/usr/lib/libx.so.1 m ino size mt mode
+	read -r ino size mt mode <<<"$(meta "$f")"
+	local sha
+	sha=$(ranges_sha "$f" "$RANGES")
+	mkxplan "$P" "$R" "expect-file /usr/lib/libx.so.1 $((ino + 1)) $size $mt $mode - -"
+	run_helper "$P"
+	expect_stale_why "$T wrong inode" /usr/lib/libx.so.1 "metadata changed"
+	mkxplan "$P" "$R" "expect-file /usr/lib/libx.so.1 $ino $((size - 1)) $mt $mode - -"
+	run_helper "$P"
+	expect_stale_why "$T wrong size" /usr/lib/libx.so.1 "metadata changed"
+	mkxplan "$P" "$R" "expect-file /usr/lib/libx.so.1 $ino $size $((mt + 1)) $mode - -"
+	run_helper "$P"
+	expect_stale_why "$T wrong mtime" /usr/lib/libx.so.1 "metadata changed"
+	mkxplan "$P" "$R" "expect-file /usr/lib/libx.so.1 $ino $size $mt 755 - -"
+	run_helper "$P"
+	expect_stale_why "$T wrong mode" /usr/lib/libx.so.1 "metadata changed"
+	mkxplan "$P" "$R" "expect-dir /usr/lib/libx.so.1 $ino $size $mt $mode -"
+	run_helper "$P"
+	expect_stale_why "$T a file where a directory is expected" /usr/lib/libx.so.1 "not a directory now"
+	mkxplan "$P" "$R" "expect-link /usr/lib/libx.so.1 $ino $size $mt $mode -"
+	run_helper "$P"
+	expect_stale_why "$T a file where a link is expected" /usr/lib/libx.so.1 "not a symbolic link now"
+	mkxplan "$P" "$R" "expect-file /data $(meta "$R/data") - -"
+	run_helper "$P"
+	expect_stale_why "$T a directory where a file is expected" /data "not a regular file now"
+	mkxplan "$P" "$R" "expect-file /usr/lib/libx.so $(meta "$R/usr/lib/libx.so") - -"
+	run_helper "$P"
+	expect_stale_why "$T a link where a file is expected (the final link is not followed)" /usr/lib/libx.so "not a regular file now"
+	mkxplan "$P" "$R" "$(xfile "$R" /usr/lib/libx.so.1 content)" "expect-file /nope $ino $size $mt $mode - -"
+	run_helper "$P"
+	expect_stale_why "$T a file that is gone" /nope "is gone"
+	# the metadata checks all come before the first content check
+	mkxplan "$P" "$R" "expect-file /usr/lib/libx.so.1 $ino $size $mt $mode $NOTHING_SHA $RANGES" \
+		"expect-file /etc/passwd 1 2 3 644 - -"
+	run_helper "$P"
+	expect_stale_why "$T every stat is checked before any content" /etc/passwd "metadata changed"
+
+	# Content: a change inside a recorded range (metadata restored) is
+	# stale, one outside the ranges is not; a range past the end is stale.
+	local rec
+	rec=$(xfile "$R" /usr/lib/libx.so.1 content)
+	touch -r "$f" "$base/ref"
+	printf 'Z' | dd of="$f" bs=1 seek=120000 conv=notrunc status=none
+	touch -r "$base/ref" "$f"
+	mkxplan "$P" "$R" "$rec"
+	run_helper "$P"
+	expect_success "$T a change outside the recorded ranges still holds"
+	printf 'Z' | dd of="$f" bs=1 seek=4100 conv=notrunc status=none
+	touch -r "$base/ref" "$f"
+	run_helper "$P"
+	expect_stale_why "$T a change inside a recorded range (same metadata)" /usr/lib/libx.so.1 "content changed"
+	mkxplan "$P" "$R" "$(RANGES=199990+20 xfile "$R" /usr/lib/libx.so.1 content)"
+	run_helper "$P"
+	expect_stale_why "$T a range beyond the end of the file" /usr/lib/libx.so.1 "content changed"
+	rec=$(RANGES=0+100 xfile "$R" /usr/lib/libx.so.1 content)
+	cp -p "$f" "$f.new" && mv "$f.new" "$f"
+	mkxplan "$P" "$R" "$rec"
+	run_helper "$P"
+	expect_stale_why "$T a file replaced by an identical copy (new inode)" /usr/lib/libx.so.1 "metadata changed"
+
+	# A FIFO where a file is expected: refused without opening it.
+	mkxplan "$P" "$R" "expect-file /fifo $(meta "$R/fifo") $NOTHING_SHA 0+1"
+	WRAP=(timeout 5)
+	run_helper "$P"
+	WRAP=()
+	expect_stale_why "$T a FIFO where a file is expected, without blocking" /fifo "not a regular file now"
+
+	# Missing, resolve, listing, link.
+	mkxplan "$P" "$R" "expect-missing /data/new"
+	run_helper "$P"
+	expect_success "$T a missing path still missing"
+	echo new >"$R/data/new"
+	run_helper "$P"
+	expect_stale_why "$T a missing path that now exists" /data/new "now exists"
+	rm "$R/data/new"
+	mkxplan "$P" "$R" "expect-missing /dangling"
+	run_helper "$P"
+	expect_stale_why "$T a dangling link is not missing (the final link is not followed)" /dangling "now exists"
+
+	mkxplan "$P" "$R" "expect-resolve /chain/a follow $(path_sha /data/real)"
+	ln -sfn other "$R/data/c"
+	run_helper "$P"
+	expect_stale_why "$T a lookup whose target moved" /chain/a "now resolves elsewhere"
+	rm "$R/data/c"
+	run_helper "$P"
+	expect_stale_why "$T a lookup that no longer resolves" /chain/a "no longer resolves"
+	ln -s real "$R/data/c"
+	run_helper "$P"
+	expect_success "$T the lookup through the absolute/relative link chain holds again"
+	mkxplan "$P" "$R" "expect-resolve /chain/a follow $NOTHING_SHA"
+	run_helper "$P"
+	expect_stale_why "$T a lookup recorded as resolving to nothing now resolves" /chain/a "now resolves elsewhere"
+
+	rec=$(xdir "$R" /data content)
+	touch -r "$R/data" "$base/ref"
+	echo added >"$R/data/added"
+	touch -r "$base/ref" "$R/data"
+	mkxplan "$P" "$R" "$rec"
+	run_helper "$P"
+	expect_stale_why "$T a directory with a name added (metadata restored)" /data "content changed"
+	rm "$R/data/added"
+	touch -r "$base/ref" "$R/data"
+	run_helper "$P"
+	expect_success "$T the directory's listing as recorded again"
+	echo added >"$R/data/added"
+	run_helper "$P"
+	expect_stale "$T a directory with a name added" /data
+
+	rec=$(xlink "$R" /usr/lib/libx.so content)
+	mkxplan "$P" "$R" "${rec% *} $(path_sha other)"
+	run_helper "$P"
+	expect_stale_why "$T a link whose target text differs from the record" /usr/lib/libx.so "content changed"
+	mkxplan "$P" "$R" "$rec"
+	ln -sfn libx.so.2 "$R/usr/lib/libx.so"
+	run_helper "$P"
+	expect_stale "$T a link whose target text changed" /usr/lib/libx.so
+
+	# Canonical paths: a directory on the way replaced by a symlink is a
+	# difference, even to the very same file.
+	mkxplan "$P" "$R" "$(xfile "$R" /a/b/file)" "$(RANGES=0+6 xfile "$R" /a/b/file content)"
+	run_helper "$P"
+	expect_success "$T a file below a directory"
+	mv "$R/a/b" "$R/a/b.orig"
+	ln -s b.orig "$R/a/b"
+	run_helper "$P"
+	expect_stale_why "$T its directory replaced by a symlink to it (same file)" /a/b/file "now resolves elsewhere"
+	rm "$R/a/b"
+	cp -a "$R/a/b.orig" "$R/a/b.copy"
+	ln -s /a/b.copy "$R/a/b"
+	run_helper "$P"
+	expect_stale "$T its directory replaced by a symlink to a copy" /a/b/file
+
+	# Links out of the root are re-rooted: never the host's files.
+	mkxplan "$P" "$R" "$(xfile "$R" /etc/passwd)" "expect-file /x/passwd $(meta "$R/etc/passwd") - -"
+	run_helper "$P"
+	expect_stale_why "$T a stat through /x -> /etc is re-rooted, and not canonical" /x/passwd "now resolves elsewhere"
+	mkxplan "$P" "$R" "expect-file /x/passwd $(meta /etc/passwd) - -"
+	run_helper "$P"
+	expect_stale "$T /x/passwd is never the host's /etc/passwd" /x/passwd
+	mkxplan "$P" "$R" "expect-missing /x/group" "expect-missing /up/group" \
+		"expect-resolve /up/passwd follow $(path_sha /etc/passwd)" "expect-resolve /x/group follow $NOTHING_SHA"
+	run_helper "$P"
+	expect_success "$T /x -> /etc and ../../.. stay in the root (the host's /etc/group is not seen)"
+	mkxplan "$P" "$R" "expect-resolve /up/passwd follow $(path_sha "$R/etc/passwd")"
+	run_helper "$P"
+	expect_stale "$T a lookup never yields a host path" /up/passwd
+
+	# The root itself.
+	mkxplan "$P" "$base/expect/nonexistent" "expect-missing /a"
+	run_helper "$P"
+	if [ "$RC" = 17 ] && one_error_line; then ok "$T expect-root that does not exist (exit 17)"; else
+		not_ok "$T expect-root that does not exist (exit 17)" "exit $RC" "stderr: $ERR"; fi
+	ln -sfn root "$base/expect/rootlink"
+	mkxplan "$P" "$base/expect/rootlink" "expect-missing /a"
+	run_helper "$P"
+	if [ "$RC" = 17 ] && one_error_line; then ok "$T expect-root through a symlink (exit 17)"; else
+		not_ok "$T expect-root through a symlink (exit 17)" "exit $RC" "stderr: $ERR"; fi
+	mkxplan "$P" "$R/etc/passwd" "expect-missing /a"
+	run_helper "$P"
+	if [ "$RC" = 17 ] && one_error_line; then ok "$T expect-root that is a file (exit 17)"; else
+		not_ok "$T expect-root that is a file (exit 17)" "exit $RC" "stderr: $ERR"; fi
+	mkxplan "$P" "$R"
+	run_helper "$P"
+	expect_success "$T a validate-only plan with no expectation"
+	mkxplan "$P" "$R" "expect-missing /data/new"
+	echo new >"$R/data/new"
+	run_helper "$P"
+	check "$T a stale validate-only plan: exit 17, nothing on stdout" test "$RC:$(stat -c %s "$SCRATCH/stdout")" = 17:0
+	rm "$R/data/new"
+}
 
 # ============================================================================
 # Per-mode suites
@@ -229,6 +539,86 @@ suite() {
 	else
 		ok "$T system calls match the mode # skip: strace is not installed"
 	fi
+
+	# --- the report of what was created (stdout) ---------------------------
+	# One line per entry ensure_target made, in creation order, stat'ed by
+	# descriptor before anything is mounted on it: the hook records exactly
+	# these.  stat_line ENTRY [PATH [SIZE]]: the line stat gives of ENTRY now
+	# (a directory with the size of an empty one on this file system, or
+	# SIZE: it was empty when created).
+	R=$base/report/root
+	mkdir -p "$R/opt" "$R/real" "$base/report/empty"
+	ln -s /real "$R/via"
+	local dsize
+	dsize=$(stat -c %s "$base/report/empty")
+	stat_line() {
+		local f=$1 p=${2:-${1#"$R"}} m i d s w
+		read -r m i d s w <<<"$(in_ns stat -c '%f %i %Hd:%Ld %s %W' "$f")"
+		[ "$((16#$m & 0170000))" != $((8#40000)) ] || s=${3:-$dsize}
+		case $w in 0 | -) w=0 ;; *) w=$(in_ns stat -c '%.9W' "$f"); w=$((${w%.*} * 1000000000 + 10#${w#*.})) ;; esac
+		printf 'created %s %o %s %s %s %s\n' "$p" "$((16#$m))" "$i" "${d/:/ }" "$s" "$w"
+	}
+	mkplan "$base/r1.plan" "$R" "bind $(enc "$HOST/data.txt") /opt/a/b/lib.so ro"
+	run_helper "$base/r1.plan"
+	expect_success "$T report: a file mount point under two missing directories"
+	check "$T report: three lines, parent, directory, file, in creation order" \
+		test "$(cut -d' ' -f1-2 "$SCRATCH/stdout" | tr '\n' ,)" = "created /opt/a,created /opt/a/b,created /opt/a/b/lib.so,"
+	check "$T report: each line is 'created PATH MODE INO MAJOR MINOR SIZE BIRTH_NS'" \
+		test "$(grep -Ec '^created /[^ ]+ [0-7]+ [0-9]+ [0-9]+ [0-9]+ [0-9]+ [0-9]+$' "$SCRATCH/stdout")" = 3
+	local fline
+	fline=$(sed -n 3p "$SCRATCH/stdout")
+	check "$T report: the file's line was taken before the bind (not the source's inode)" \
+		test "$(echo "$fline" | cut -d' ' -f4)" != "$(stat -c %i "$HOST/data.txt")"
+	in_ns umount "$R/opt/a/b/lib.so"
+	local want
+	want=$(stat_line "$R/opt/a"; stat_line "$R/opt/a/b"; stat_line "$R/opt/a/b/lib.so")
+	if [ "$OUTPUT" = "$want" ]; then ok "$T report: mode, inode, device, size, birth time as stat gives them after the unmount"; else
+		not_ok "$T report: mode, inode, device, size, birth time as stat gives them after the unmount" "want: $want" "got:  $OUTPUT"; fi
+	check "$T report: modes 40755, 40755, 100444" test "$(cut -d' ' -f3 "$SCRATCH/stdout" | tr '\n' ' ')" = "40755 40755 100444 "
+	if case $(stat -c %W "$R/opt/a/b/lib.so") in 0 | -) false ;; esac then
+		check "$T report: birth_ns is non-zero where the file system has a birth time" test "$(echo "$fline" | cut -d' ' -f8)" != 0
+	else ok "$T report: birth_ns is non-zero where the file system has a birth time # skip: no btime here"; fi
+	run_helper "$base/r1.plan"
+	expect_success "$T report: the same plan again"
+	check "$T ... an existing target reports nothing" test ! -s "$SCRATCH/stdout"
+	in_ns umount "$R/opt/a/b/lib.so"
+
+	# A tmpfs mount point, and a mkdir inside the tmpfs (its device).
+	mkplan "$base/r2.plan" "$R" "tmpfs /t 0755" "mkdir /t/in 0700" "mkdir /opt 0755"
+	run_helper "$base/r2.plan"
+	want=$(stat_line "$R/t/in" /t/in "$(in_ns stat -c %s "$R/t/in")") # still empty, in the tmpfs
+	in_ns umount "$R/t"
+	want="$(stat_line "$R/t")
+$want"
+	if [ "$RC" = 0 ] && [ "$OUTPUT" = "$want" ]; then ok "$T report: tmpfs mount point and a directory inside the tmpfs"; else
+		not_ok "$T report: tmpfs mount point and a directory inside the tmpfs" "exit $RC" "want: $want" "got:  $OUTPUT"; fi
+
+	# The path is canonical: a symlink on the way is not in it.
+	mkplan "$base/r3.plan" "$R" "mkdir /via/d/e 0700"
+	run_helper "$base/r3.plan"
+	want=$(stat_line "$R/real/d"; stat_line "$R/real/d/e")
+	if [ "$RC" = 0 ] && [ "$OUTPUT" = "$want" ]; then ok "$T report: canonical paths (through /via -> /real)"; else
+		not_ok "$T report: canonical paths (through /via -> /real)" "exit $RC" "want: $want" "got:  $OUTPUT"; fi
+
+	# Percent-encoded like plan paths: upper-case %XX for %, space, 0x01-0x20
+	# and 0x7F, other bytes raw.
+	local odd=$'new\nline%\t\x7f\xc3\xa9'
+	mkplan "$base/r4.plan" "$R" "mkdir /sp%20ace/new%0aline%25%09%7f"$'\xc3\xa9'" 0700"
+	run_helper "$base/r4.plan"
+	want=$(stat_line "$R/sp ace" "/sp%20ace"; stat_line "$R/sp ace/$odd" "/sp%20ace/new%0Aline%25%09%7F"$'\xc3\xa9')
+	if [ "$RC" = 0 ] && [ "$OUTPUT" = "$want" ]; then ok "$T report: a name with a space, a newline, %, a tab, DEL and UTF-8"; else
+		not_ok "$T report: a name with a space, a newline, %, a tab, DEL and UTF-8" "exit $RC" "want: $want" "got:  $OUTPUT"; fi
+
+	# A failing plan undoes everything: nothing on stdout.
+	echo regular >"$R/regfile"
+	local before_r
+	before_r=$(ns_tree "$R")$(ns_mountinfo)
+	mkplan "$base/r5.plan" "$R" "mkdir /fa/b 0755" "bind $(enc "$HOST/data.txt") /fa/c/f ro" "tmpfs /fa/t 0755" \
+		"mkdir /regfile/x 0755"
+	run_helper "$base/r5.plan"
+	if [ "$RC" = 13 ] && one_error_line && [ ! -s "$SCRATCH/stdout" ] && [ "$before_r" = "$(ns_tree "$R")$(ns_mountinfo)" ]; then
+		ok "$T report: a plan that fails later reports nothing (everything undone)"
+	else not_ok "$T report: a plan that fails later reports nothing (everything undone)" "exit $RC" "stdout: $OUTPUT" "stderr: $ERR"; fi
 
 	# --- functional -----------------------------------------------------
 	R=$base/func/root
@@ -456,6 +846,7 @@ suite() {
 	run_helper "$base/u2.plan"
 	expect_rc "$T target whose parent is a regular file" 13
 	check "$T ... one error line" one_error_line
+	check "$T ... nothing on stdout" test ! -s "$SCRATCH/stdout"
 	check "$T ... everything rolled back" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
 
 	mkplan "$base/u3.plan" "$R" "${prefix[@]}" "bind $(enc "$HOST/dir") /regfile rw"
@@ -469,6 +860,7 @@ suite() {
 	run_helper "$base/u4.plan"
 	expect_rc "$T failing ldconfig" 16
 	check "$T ... one error line" one_error_line
+	check "$T ... nothing on stdout (not ldconfig's output either)" test ! -s "$SCRATCH/stdout"
 	check "$T ... everything rolled back" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
 
 	mkplan "$base/u5.plan" "$R" "${prefix[@]}" "dev $(enc "$HOST/data.txt") /dev/data"
@@ -479,7 +871,15 @@ suite() {
 	mkplan "$base/u6.plan" "$R" "${prefix[@]}" "remount-ro /t" "tmpfs /t 0755" "mkdir /regfile/x 0755"
 	run_helper "$base/u6.plan"
 	expect_rc "$T failure after remount-ro and a stacked tmpfs" 13
+	# /t/inner cannot be removed from the read-only tmpfs: the rollback is
+	# incomplete, and the report names what it left (the tmpfs went anyway).
+	if printf '%s\n' "$ERR" | grep -Fq ' (rollback incomplete): ' &&
+		[ "$(cut -d' ' -f1-3 "$SCRATCH/stdout")" = "created /t/inner 40755" ]; then
+		ok "$T ... the entry the rollback could not remove is reported"
+	else not_ok "$T ... the entry the rollback could not remove is reported" "stdout: $OUTPUT" "stderr: $ERR"; fi
 	check "$T ... everything rolled back" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
+
+	expect_suite "$T" "$base" "$resolver"
 
 	check "$T host mount table unchanged" test "$(mi_fields "$HOST_MI_BEFORE")" = "$(mi_fields /proc/$$/mountinfo)"
 }
@@ -575,6 +975,67 @@ run_helper "$P"
 if [ "$RC" = 10 ] && [ "$ERR" = "bypass-mount-helper: 3: root: bad percent escape$EI" ]; then ok "plan message: root"; else
 	not_ok "plan message: root" "exit $RC" "got: $ERR"; fi
 
+# Validate-only plans: expect-root first, then expect-* only.
+XR="expect-root $(enc "$R")"
+XS=$(printf x | sha_of)
+XF="expect-file /f 1 2 3 644"
+printf '%s\n%s\n%s\nexpect-missing /a\n' "$H" "$N" "$RT" | bad_plan "expect-missing in a mount plan"
+printf '%s\n%s\n%s\n%s\n' "$H" "$N" "$RT" "$XR" | bad_plan "expect-root in a mount plan"
+printf '%s\n%s\n%s\n' "$H" "$N" "$XR" | bad_plan "expect-root second"
+printf '%s\n%s\n%s\n' "$H" "$XR" "$N" | bad_plan "ns after expect-root"
+printf '%s\n%s\n%s\n' "$H" "$XR" "$RT" | bad_plan "root after expect-root"
+printf '%s\n%s\nmkdir /a 0755\n' "$H" "$XR" | bad_plan "mkdir in a validate-only plan"
+printf '%s\n%s\nbind /etc/hostname /a ro\n' "$H" "$XR" | bad_plan "bind in a validate-only plan"
+printf '%s\n%s\n%s\n' "$H" "$XR" "$XR" | bad_plan "duplicate expect-root"
+printf '%s\nexpect-missing /a\n' "$H" | bad_plan "expect-missing before expect-root"
+printf '%s\nexpect-root /\n' "$H" | bad_plan "expect-root is /"
+printf '%s\nexpect-root rel/root\n' "$H" | bad_plan "relative expect-root"
+printf '%s\n%s\nexpect-missing /a/../b\n' "$H" "$XR" | bad_plan ".. in an expectation's path"
+printf '%s\n%s\nexpect-missing a\n' "$H" "$XR" | bad_plan "relative expectation path"
+printf '%s\n%s\nexpect-missing /\n' "$H" "$XR" | bad_plan "expectation of the root itself"
+printf '%s\n%s\nexpect-resolve /a follow %s\n' "$H" "$XR" "${XS:1}" | bad_plan "sha256 of 63 digits"
+printf '%s\n%s\nexpect-resolve /a follow %s0\n' "$H" "$XR" "$XS" | bad_plan "sha256 of 65 digits"
+printf '%s\n%s\nexpect-resolve /a follow %s\n' "$H" "$XR" "$(printf '%s' "$XS" | tr a-f A-F)" | bad_plan "upper-case sha256"
+printf '%s\n%s\nexpect-resolve /a follow -\n' "$H" "$XR" | bad_plan "expect-resolve without a sha256"
+printf '%s\n%s\nexpect-resolve /a maybe %s\n' "$H" "$XR" "$XS" | bad_plan "follow/nofollow"
+printf '%s\n%s\n%s %s 0+1,2+1,1+1\n' "$H" "$XR" "$XF" "$XS" | bad_plan "unsorted ranges"
+printf '%s\n%s\n%s %s 0+10,5+10\n' "$H" "$XR" "$XF" "$XS" | bad_plan "overlapping ranges"
+printf '%s\n%s\n%s %s 0+10,10+10\n' "$H" "$XR" "$XF" "$XS" | bad_plan "adjacent ranges"
+printf '%s\n%s\n%s %s 0+0\n' "$H" "$XR" "$XF" "$XS" | bad_plan "zero-length range"
+printf '%s\n%s\n%s %s 0+1,\n' "$H" "$XR" "$XF" "$XS" | bad_plan "trailing comma in ranges"
+printf '%s\n%s\n%s %s 0-1\n' "$H" "$XR" "$XF" "$XS" | bad_plan "range without +"
+printf '%s\n%s\n%s %s 9223372036854775807+1\n' "$H" "$XR" "$XF" "$XS" | bad_plan "range past the largest offset"
+printf '%s\n%s\n%s %s 0+67108865\n' "$H" "$XR" "$XF" "$XS" | bad_plan "one range over 64 MiB"
+printf '%s\n%s\n%s %s 0+33554432\nexpect-file /g 1 2 3 644 %s 0+33554433\n' "$H" "$XR" "$XF" "$XS" "$XS" |
+	bad_plan "ranges over 64 MiB in the whole plan"
+{ printf '%s\n%s\n%s %s ' "$H" "$XR" "$XF" "$XS"; seq 0 2 8192 | sed 's/$/+1/' | paste -sd, -; } | bad_plan "more than 4096 ranges"
+printf '%s\n%s\n%s %s -\n' "$H" "$XR" "$XF" "$XS" | bad_plan "sha256 without ranges"
+printf '%s\n%s\n%s - 0+1\n' "$H" "$XR" "$XF" | bad_plan "ranges without sha256"
+printf '%s\n%s\n%s - -\n' "$H" "$XR" "expect-file /f 12a 2 3 644" | bad_plan "bad inode number"
+printf '%s\n%s\n%s - -\n' "$H" "$XR" "expect-file /f 18446744073709551616 2 3 644" | bad_plan "inode number over 64 bits"
+printf '%s\n%s\n%s - -\n' "$H" "$XR" "expect-file /f 1 -2 3 644" | bad_plan "negative size"
+printf '%s\n%s\n%s - -\n' "$H" "$XR" "expect-file /f 1 2 9223372036854775808 644" | bad_plan "mtime over 63 bits"
+printf '%s\n%s\n%s - -\n' "$H" "$XR" "expect-file /f 1 2 3 0789" | bad_plan "bad octal mode in expect-file"
+printf '%s\n%s\nexpect-dir /d 1 2 3 755 - -\n' "$H" "$XR" | bad_plan "expect-dir with ranges"
+printf '%s\n%s\nexpect-link /l 1 2 3 777\n' "$H" "$XR" | bad_plan "expect-link without its digest field"
+printf '%s\n%s\nexpect-dir /d 1 2 3 755 -\nexpect-link /l 1 2 3 777 -\nexpect-file /f 1 2 -3 644 - -\n' "$H" "$XR" >"$P"
+run_helper "$P"
+if [ "$RC" = 17 ]; then ok "a well-formed validate-only plan parses (stale here: exit 17)"; else
+	not_ok "a well-formed validate-only plan parses (stale here: exit 17)" "exit $RC" "stderr: $ERR"; fi
+# the messages (they name the field, like every other plan error)
+xplan_message() { # NAME EXPECTED-LINE, the directive on stdin (after header, expect-root)
+	{ printf '%s\n%s\n' "$H" "$XR"; cat; } >"$P"
+	run_helper "$P"
+	if [ "$RC" = 10 ] && [ "$ERR" = "bypass-mount-helper: $2" ]; then ok "plan message: $1"; else
+		not_ok "plan message: $1" "exit $RC" "want: bypass-mount-helper: $2" "got:  $ERR"; fi
+}
+echo "expect-resolve /a follow ${XS:1}" | xplan_message "sha256" "3: bad sha256 \"${XS:1}\" (64 lower-case hex digits)$EI"
+echo "$XF $XS 0+10,10+1" | xplan_message "ranges" "3: ranges: ranges must be sorted, disjoint and not adjacent$EI"
+echo "$XF $XS -" | xplan_message "sha256 without ranges" "3: expect-file takes a sha256 and its ranges, or \"-\" for both$EI"
+echo "$N" | xplan_message "ns in a validate-only plan" "3: ns in a validate-only plan (only expect-* may follow expect-root)$EI"
+echo "expect-missing /a" | plan_message "expect-* in a mount plan" \
+	"4: expect-missing in a mount plan (expect-* belongs to a plan that starts with expect-root)$EI"
+
 ns_error() { # NAME WANT-EXIT plan-on-stdin
 	cat >"$P"
 	run_helper "$P"
@@ -597,9 +1058,23 @@ check "ns-path plan created its directory" in_ns test -d "$R/ok"
 # verbose mode: actions on stderr, still exit 0
 printf '%s\n%s\n%s\nmkdir /verbose 0755\n' "$H" "$N" "$RT" >"$P"
 RC=0
-env -i "$HELPER" -v <"$P" 2>"$SCRATCH/stderr" || RC=$?
+env -i "$HELPER" -v <"$P" >"$SCRATCH/stdout" 2>"$SCRATCH/stderr" || RC=$?
 if [ "$RC" = 0 ] && grep -q 'created directory /verbose' "$SCRATCH/stderr"; then ok "-v reports actions"; else
 	not_ok "-v reports actions" "exit $RC" "stderr: $(cat "$SCRATCH/stderr")"; fi
+check "-v: stdout has the report only" test "$(cut -d' ' -f1-3 "$SCRATCH/stdout")" = "created /verbose 40755"
+check "-v: stderr has no report line" bash -c "! grep -q '^created ' '$SCRATCH/stderr'"
+
+# A write error on stdout ends the report, nothing else: exit 0, silent.
+if [ -w /dev/full ]; then
+	printf '%s\n%s\n%s\nmkdir /full/a/b 0755\n' "$H" "$N" "$RT" >"$P"
+	RC=0
+	env -i "$HELPER" <"$P" >/dev/full 2>"$SCRATCH/stderr" || RC=$?
+	if [ "$RC" = 0 ] && [ ! -s "$SCRATCH/stderr" ] && in_ns test -d "$R/full/a/b"; then
+		ok "a write error on stdout does not fail a successful plan"
+	else not_ok "a write error on stdout does not fail a successful plan" "exit $RC" "stderr: $(cat "$SCRATCH/stderr")"; fi
+else
+	ok "a write error on stdout does not fail a successful plan # skip: no /dev/full"
+fi
 
 check "host mount table never gained an entry" test "$(mi_fields "$HOST_MI_BEFORE")" = "$(mi_fields /proc/$$/mountinfo)"
 check "nothing created in the host's /" test ! -e "/$UNIQUE"
