@@ -1,5 +1,6 @@
 package io.bypass.apply;
 
+import io.bypass.cache.FileIdentity;
 import io.bypass.container.ContainerProfile;
 import io.bypass.plan.Plan;
 
@@ -61,6 +62,41 @@ public final class HelperPlan {
     }
 
     /**
+     * A validate-only plan (native-shims/README.md, "expect-*"): the helper re-checks each recorded
+     * identity of a decision-cache entry inside rootfs, in the hook's own mount namespace, and
+     * exits 17 at the first that no longer holds. It joins no namespace and changes nothing.
+     */
+    public static String renderExpectations(String rootfs, List<FileIdentity> files) {
+        StringBuilder sb = new StringBuilder(64 + files.size() * 120);
+        sb.append(HEADER).append('\n').append("expect-root ").append(encode(rootfs)).append('\n');
+        for (FileIdentity f : files) {
+            switch (f.type()) {
+                case FileIdentity.MISSING -> sb.append("expect-missing ").append(encode(f.path()));
+                case FileIdentity.RESOLVE -> sb.append("expect-resolve ").append(encode(f.path()))
+                        .append(f.mode() == 1 ? " follow " : " nofollow ").append(f.sha256());
+                default -> {
+                    sb.append("expect-").append(f.type()).append(' ').append(encode(f.path())).append(' ')
+                            .append(Long.toUnsignedString(f.ino())).append(' ').append(f.size()).append(' ')
+                            .append(f.mtimeNs()).append(' ').append(Integer.toOctalString(f.mode())).append(' ')
+                            .append(f.sha256() == null ? "-" : f.sha256());
+                    if (FileIdentity.FILE.equals(f.type())) {
+                        sb.append(' ');
+                        if (f.ranges().isEmpty()) {
+                            sb.append('-');
+                        }
+                        for (int i = 0; i < f.ranges().size(); i++) {
+                            FileIdentity.Range r = f.ranges().get(i);
+                            sb.append(i == 0 ? "" : ",").append(r.offset()).append('+').append(r.length());
+                        }
+                    }
+                }
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    /**
      * The loader configuration: bypass' directory first, then the directories the plan puts on
      * LD_LIBRARY_PATH (e.g. the image's CUDA forward-compatibility libraries), then the container's
      * own directories.
@@ -75,6 +111,26 @@ public final class HelperPlan {
         }
         dirs.addAll(profile.loaderDirs());
         return String.join("\n", dirs) + "\n";
+    }
+
+    /** The inverse of {@link #encode}: %XX (either case) is the byte XX; the bytes are UTF-8. */
+    static String decode(String field) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(field.length());
+        byte[] b = field.getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i < b.length; i++) {
+            if (b[i] == '%') {
+                int hi = i + 2 < b.length ? Character.digit(b[i + 1], 16) : -1;
+                int lo = hi >= 0 ? Character.digit(b[i + 2], 16) : -1;
+                if (lo < 0 || (hi == 0 && lo == 0)) {
+                    throw new IllegalArgumentException("bad percent-encoding in " + field);
+                }
+                out.write(hi << 4 | lo);
+                i += 2;
+            } else {
+                out.write(b[i]);
+            }
+        }
+        return out.toString(StandardCharsets.UTF_8);
     }
 
     /** Percent-encodes what would break the line format: space, control characters, '%'. */

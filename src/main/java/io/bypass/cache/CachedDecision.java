@@ -77,6 +77,17 @@ public final class CachedDecision {
         }
     }
 
+    /**
+     * Re-checks an entry's container files against the rootfs about to start: null when every
+     * identity still holds, else a one-line reason naming the first that does not. The hook's
+     * checker is the mount helper (native-shims, a validate-only plan): it resolves by descriptor
+     * inside the rootfs like the profile did, and the hit path never loads JNA.
+     */
+    @FunctionalInterface
+    public interface Checker {
+        String problem(Path rootfs, List<FileIdentity> files);
+    }
+
     private CachedDecision() {
     }
 
@@ -85,6 +96,14 @@ public final class CachedDecision {
      * @param env        the hook process' environment (for $BYPASS_CACHE)
      */
     public static Decision decide(Database db, Path configFile, Request req, Map<String, String> env) {
+        return decide(db, configFile, req, env, null);
+    }
+
+    /**
+     * @param checker how a hit re-checks its files (null: in this JVM, through a
+     *                {@link ContainerRoot} and {@link RootReader})
+     */
+    public static Decision decide(Database db, Path configFile, Request req, Map<String, String> env, Checker checker) {
         // -Dbypass.cache=off (the unit tests) turns it off for a whole JVM.
         String where = env.getOrDefault(ENV_DIR, System.getProperty("bypass.cache", DecisionCache.DEFAULT_DIR));
         if (where.isEmpty() || where.equals("off")) {
@@ -97,41 +116,67 @@ public final class CachedDecision {
             trace("cache not used: " + e.getMessage());
             return compute(db, req, "off", e.getMessage());
         }
-        return decide(cache, key(db, SiteConfig.locate(configFile, env), req).digest(), db, req, waitTimeout(env));
+        return decide(cache, key(db, SiteConfig.locate(configFile, env), req).digest(), db, req, waitTimeout(env), checker);
     }
 
-    private static Decision decide(DecisionCache cache, String key, Database db, Request req, Duration wait) {
-        try (ContainerRoot root = ContainerRoot.open(req.rootfs())) {
-            Computing computing = new Computing(db, req);
-            long t0 = System.nanoTime();
-            DecisionCache.Result r = cache.getOrCompute(key, cache.filesValidator(new RootReader(root)), computing, wait);
-            String outcome = switch (r.outcome()) {
-                case HIT -> "hit";
-                case WAITED_HIT -> "waited-hit";
-                case COMPUTED -> "computed";
-                case COMPUTED_AFTER_TIMEOUT -> "computed-after-timeout";
-            };
-            String note = r.storeError() != null ? "not stored: " + r.storeError() : r.missReason();
-            trace("cache " + outcome + " after " + (System.nanoTime() - t0) / 1_000_000 + " ms (waited "
-                    + r.waitedNanos() / 1_000_000 + " ms)" + (note == null ? "" : ": " + note)
-                    + (computing.uncacheable != null ? "; not cacheable: " + computing.uncacheable : ""));
-            if (computing.result != null) {
-                return new Decision(computing.result.plan(), computing.result.profile(), computing.sources, outcome, note);
-            }
-            Stored s;
-            try {
-                s = Stored.decode(r.payload());
-            } catch (RuntimeException e) {
-                // An entry this build wrote and the checksum vouched for: only a bug gets here.
-                // Decide afresh rather than trust it.
-                trace("cache entry unusable: " + e.getMessage());
-                return compute(db, req, "computed", "entry unusable: " + e.getMessage());
-            }
-            ContainerProfile profile = new ContainerProfile(root.hostDir().toString(), "ELF64", System.getProperty("os.arch"),
-                    new ContainerProfile.Libc("unknown", null, null, List.of()), s.hasLdCache, s.loaderDirs, Map.of(), null,
-                    null, null, null, req.annotations(), req.env(), List.of());
-            return new Decision(s.plan, profile, s.sources, outcome, note);
+    private static Decision decide(DecisionCache cache, String key, Database db, Request req, Duration wait,
+                                   Checker checker) {
+        if (checker != null) {
+            Path rootfs = ContainerRoot.realDir(req.rootfs());
+            return decide(cache, key, db, req, wait, new CheckerValidator(checker, rootfs), rootfs);
         }
+        try (ContainerRoot root = ContainerRoot.open(req.rootfs())) {
+            return decide(cache, key, db, req, wait, cache.filesValidator(new RootReader(root)), root.hostDir());
+        }
+    }
+
+    /** A class, not a lambda: the hit path should load as few classes as it can. */
+    private static final class CheckerValidator implements DecisionCache.Validator {
+        private final Checker checker;
+        private final Path rootfs;
+
+        CheckerValidator(Checker checker, Path rootfs) {
+            this.checker = checker;
+            this.rootfs = rootfs;
+        }
+
+        @Override
+        public String problem(DecisionCache.Entry entry) {
+            return checker.problem(rootfs, entry.files());
+        }
+    }
+
+    private static Decision decide(DecisionCache cache, String key, Database db, Request req, Duration wait,
+                                   DecisionCache.Validator validator, Path hostDir) {
+        Computing computing = new Computing(db, req);
+        long t0 = System.nanoTime();
+        DecisionCache.Result r = cache.getOrCompute(key, validator, computing, wait);
+        String outcome = switch (r.outcome()) {
+            case HIT -> "hit";
+            case WAITED_HIT -> "waited-hit";
+            case COMPUTED -> "computed";
+            case COMPUTED_AFTER_TIMEOUT -> "computed-after-timeout";
+        };
+        String note = r.storeError() != null ? "not stored: " + r.storeError() : r.missReason();
+        trace("cache " + outcome + " after " + (System.nanoTime() - t0) / 1_000_000 + " ms (waited "
+                + r.waitedNanos() / 1_000_000 + " ms)" + (note == null ? "" : ": " + note)
+                + (computing.uncacheable != null ? "; not cacheable: " + computing.uncacheable : ""));
+        if (computing.result != null) {
+            return new Decision(computing.result.plan(), computing.result.profile(), computing.sources, outcome, note);
+        }
+        Stored s;
+        try {
+            s = Stored.decode(r.payload());
+        } catch (RuntimeException e) {
+            // An entry this build wrote and the checksum vouched for: only a bug gets here.
+            // Decide afresh rather than trust it.
+            trace("cache entry unusable: " + e.getMessage());
+            return compute(db, req, "computed", "entry unusable: " + e.getMessage());
+        }
+        ContainerProfile profile = new ContainerProfile(hostDir.toString(), "ELF64", System.getProperty("os.arch"),
+                new ContainerProfile.Libc("unknown", null, null, List.of()), s.hasLdCache, s.loaderDirs, Map.of(), null,
+                null, null, null, req.annotations(), req.env(), List.of());
+        return new Decision(s.plan, profile, s.sources, outcome, note);
     }
 
     /**
@@ -139,7 +184,7 @@ public final class CachedDecision {
      * stored, then the same one hit, in a fresh cache at dir owned by whoever runs it. Returns the
      * two outcomes, e.g. "computed hit".
      */
-    public static String train(Database db, Path rootfs, String exec, Path dir) {
+    public static String train(Database db, Path rootfs, String exec, Path dir, Checker checker) {
         int uid;
         try {
             uid = (Integer) Files.getAttribute(Files.createDirectories(dir), "unix:uid");
@@ -150,8 +195,8 @@ public final class CachedDecision {
         Request req = new Request(rootfs, Map.of(), Map.of(), exec == null ? List.of() : List.of(exec), "runtime-hook", "hook",
                 Policy.DEFAULT);
         String key = key(db, dir.resolve("no-config.json"), req).digest();
-        String first = decide(cache, key, db, req, DecisionCache.DEFAULT_WAIT).cache();
-        Decision hit = decide(cache, key, db, req, DecisionCache.DEFAULT_WAIT);
+        String first = decide(cache, key, db, req, DecisionCache.DEFAULT_WAIT, checker).cache();
+        Decision hit = decide(cache, key, db, req, DecisionCache.DEFAULT_WAIT, checker);
         Verifier.quickCheckSources(hit.sources());
         return first + " " + hit.cache();
     }

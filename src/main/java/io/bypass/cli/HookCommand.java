@@ -69,11 +69,13 @@ final class HookCommand implements Callable<Integer> {
         Decision d = Front.decide(site, Mode.HOOK, stage != null ? stage : Mode.HOOK.id(), state.id(), () -> request(state, stage),
                 decision -> {
                     if (decision.verdict() == Plan.Verdict.INJECT) {
-                        Path helper = site.config().helper() != null ? site.config().helper() : helperPath();
-                        new HookApplier(helper, site.config().ldconfig(), Path.of("/run/bypass"), new CreatedTargets(stateDir(), err))
+                        new HookApplier(helperOf(site), site.config().ldconfig(), Path.of("/run/bypass"),
+                                new CreatedTargets(stateDir(), err))
                                 .apply(decision.plan(), decision.result().profile(), state.pid(), state.id());
                     }
-                });
+                },
+                // A cache hit re-checks its files through the helper: no JNA, no ELF parsing here.
+                (rootfs, files) -> HookApplier.verify(helperOf(site), rootfs, files));
         if (d.refused()) {
             err.println(d.refusalLine());
             return ExitCodes.REFUSED;
@@ -115,6 +117,11 @@ final class HookCommand implements Callable<Integer> {
         Map<String, String> annotations = new LinkedHashMap<>(oci.annotations());
         annotations.putAll(state.annotations());
         return Request.ofConfig(Mode.HOOK, stage, state.id(), oci, annotations, annotations.containsKey(ConfigEditor.ANN_APPLIED));
+    }
+
+    /** The site's mount helper, else the one next to this bypass (the launcher's). */
+    static Path helperOf(Site site) {
+        return site.config().helper() != null ? site.config().helper() : helperPath();
     }
 
     static Path helperPath() {

@@ -139,17 +139,7 @@ public final class ContainerRoot implements AutoCloseable {
         if (!Posix.available()) {
             throw BypassException.internal("cannot make system calls through JNA on this host (64-bit Linux needed)", null);
         }
-        Path dir;
-        try {
-            dir = hostDir.toAbsolutePath().toRealPath();
-            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-                throw BypassException.badInput(hostDir + ": rootfs is not a directory");
-            }
-        } catch (NoSuchFileException e) {
-            throw BypassException.badInput(hostDir + ": rootfs directory does not exist");
-        } catch (IOException e) {
-            throw BypassException.badInput(hostDir + ": cannot read the rootfs directory: " + e.getClass().getSimpleName());
-        }
+        Path dir = realDir(hostDir);
         int fd;
         try {
             fd = Posix.openat(Posix.AT_FDCWD, Posix.cString(dir.toString()),
@@ -163,6 +153,24 @@ public final class ContainerRoot implements AutoCloseable {
             case AUTO -> probeOpenat2(fd);
         };
         return new ContainerRoot(dir, fd, useOpenat2, budget);
+    }
+
+    /**
+     * The rootfs directory's real path, as {@link #open} pins it (without opening it, and without
+     * JNA: the decision cache's hit path needs only this).
+     */
+    public static Path realDir(Path hostDir) {
+        try {
+            Path dir = hostDir.toAbsolutePath().toRealPath();
+            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                throw BypassException.badInput(hostDir + ": rootfs is not a directory");
+            }
+            return dir;
+        } catch (NoSuchFileException e) {
+            throw BypassException.badInput(hostDir + ": rootfs directory does not exist");
+        } catch (IOException e) {
+            throw BypassException.badInput(hostDir + ": cannot read the rootfs directory: " + e.getClass().getSimpleName());
+        }
     }
 
     /** The default: openat2 where the kernel has it, the budget of {@link ProfileBudget#standard()}. */

@@ -51,10 +51,19 @@ public final class Front {
      */
     public static Decision decide(Site site, Mode mode, String stage, String containerId, Supplier<Request> request,
                                   Apply apply) {
+        return decide(site, mode, stage, containerId, request, apply, null);
+    }
+
+    /**
+     * @param checker how a hit of the decision cache re-checks its files (HOOK mode; null: in this
+     *                JVM). The hook's is its mount helper, so that a hit never loads JNA.
+     */
+    public static Decision decide(Site site, Mode mode, String stage, String containerId, Supplier<Request> request,
+                                  Apply apply, CachedDecision.Checker checker) {
         long start = System.nanoTime();
         List<String> bundles = List.of();
         try {
-            Decision d = decideAndApply(site, request.get(), apply);
+            Decision d = decideAndApply(site, request.get(), apply, checker);
             bundles = d.plan().bundles();
             if (mode.startsContainer()) {
                 String detail = d.refused() ? d.firstError().message() : d.verdict() == Plan.Verdict.INJECT
@@ -82,7 +91,7 @@ public final class Front {
         }
     }
 
-    private static Decision decideAndApply(Site site, Request req, Apply apply) {
+    private static Decision decideAndApply(Site site, Request req, Apply apply, CachedDecision.Checker checker) {
         Mode mode = req.mode();
         // What the container asks for comes first: a container that opts out, or whose config an
         // earlier front already edited, costs no more than reading its config.
@@ -108,7 +117,7 @@ public final class Front {
             // parses no ELF file; the freshness check and the apply run as for a fresh decision.
             CachedDecision.Decision c = CachedDecision.decide(site.database(), site.configFile(),
                     new CachedDecision.Request(req.rootfs(), req.annotations(), req.env(), req.args(), req.stageOrMode(),
-                            mode.id(), site.policy()), System.getenv());
+                            mode.id(), site.policy()), System.getenv(), checker);
             d = new Decision(c.plan(), new Engine.Result(c.profile(), c.plan(), List.of()), false, c.auditNote(),
                     c.sources());
         } else {

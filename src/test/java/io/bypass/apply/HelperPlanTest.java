@@ -1,5 +1,6 @@
 package io.bypass.apply;
 
+import io.bypass.cache.FileIdentity;
 import io.bypass.container.ContainerProfile;
 import io.bypass.db.RegisteredDevice;
 import io.bypass.plan.Plan;
@@ -58,5 +59,30 @@ class HelperPlanTest {
         Plan plan = new Plan(Plan.Verdict.INJECT, List.of(), List.of("m"), List.of(
                 new Plan.Mount("/h/a", "/c/a", Plan.Mount.Kind.REPLACE, true, "m", "a")), List.of(), List.of(), null);
         assertEquals("bypass-plan 1\nns 1\nroot /r\nbind /h/a /c/a ro\n", HelperPlan.render(plan, 1, "/r", null, "/sbin/ldconfig"));
+    }
+
+    @Test
+    void expectationsOfEveryIdentityType() {
+        String sha = "ab".repeat(32);
+        List<FileIdentity> files = List.of(
+                FileIdentity.missing("/etc/ld.so.preload"),
+                new FileIdentity("/lib/libc.so.6", FileIdentity.RESOLVE, 0, 0, 0, 1, List.of(), sha),
+                new FileIdentity("/lib", FileIdentity.RESOLVE, 0, 0, 0, 0, List.of(), sha),
+                new FileIdentity("/usr/lib/libc.so.6", FileIdentity.FILE, 42, 2000, 1_700_000_000_123_456_789L, 0644,
+                        List.of(new FileIdentity.Range(0, 64), new FileIdentity.Range(100, 8)), sha),
+                new FileIdentity("/usr/lib/only stat", FileIdentity.FILE, 7, 1, 5, 0755, List.of(), null),
+                new FileIdentity("/usr/lib", FileIdentity.DIR, 3, 4096, 9, 01777, List.of(), sha),
+                new FileIdentity("/bin", FileIdentity.LINK, 4, 7, 10, 0777, List.of(), null));
+        assertEquals(String.join("\n",
+                "bypass-plan 1",
+                "expect-root /var/lib/my%20rootfs",
+                "expect-missing /etc/ld.so.preload",
+                "expect-resolve /lib/libc.so.6 follow " + sha,
+                "expect-resolve /lib nofollow " + sha,
+                "expect-file /usr/lib/libc.so.6 42 2000 1700000000123456789 644 " + sha + " 0+64,100+8",
+                "expect-file /usr/lib/only%20stat 7 1 5 755 - -",
+                "expect-dir /usr/lib 3 4096 9 1777 " + sha,
+                "expect-link /bin 4 7 10 777 -") + "\n",
+                HelperPlan.renderExpectations("/var/lib/my rootfs", files));
     }
 }
