@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.bypass.BypassException;
 import io.bypass.container.ContainerEntries;
 import io.bypass.container.ContainerRoot;
-import io.bypass.plan.Plan;
+import io.bypass.util.AtomicFile;
 import io.bypass.util.Json;
 import io.bypass.util.Ownership;
 import io.bypass.util.ProcFiles;
@@ -19,18 +19,15 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -183,40 +180,21 @@ public final class CreatedTargets {
 
     // ---------------------------------------------------------------- createRuntime
 
-    /** Between {@link #begin} and {@link #finish}: the paths that did not exist before the helper ran. */
+    /** Between {@link #begin} and {@link Tracking#finish}: this container's record, written before the helper ran. */
     public final class Tracking {
         private final Record record;
-        private final List<String> missing;
 
-        private Tracking(Record record, List<String> missing) {
+        private Tracking(Record record) {
             this.record = record;
-            this.missing = missing;
-        }
-
-        /** The paths that did not resolve before the helper ran (for tests and messages). */
-        public List<String> missing() {
-            return missing;
         }
 
         /**
-         * Records what exists now of what was missing: the helper made it. Called whether the
-         * helper succeeded or not (on failure it removed what it made, so nothing new is found). A
+         * Records what the helper reports it made and left in place (its "created" lines: all of
+         * them after a success; after a failure only what its rollback could not remove). A
          * failure here is a warning: the mounts are made, and only the cleanup would be lost.
          */
-        public void finish() {
+        public void finish(List<Entry> made) {
             try {
-                List<Entry> made = new ArrayList<>();
-                if (!missing.isEmpty()) {
-                    try (ContainerRoot root = ContainerRoot.open(Path.of(record.rootfs()))) {
-                        Set<String> seen = new LinkedHashSet<>();
-                        for (String p : missing) {
-                            Optional<ContainerRoot.Node> n = root.resolve(p);
-                            if (n.isPresent() && !n.get().path().equals("/") && seen.add(n.get().path())) {
-                                made.add(new Entry(n.get().path(), n.get().stat(), ContainerEntries.birthTime(root, n.get().path())));
-                            }
-                        }
-                    }
-                }
                 try (Lock lock = lock()) {
                     // Entries another container handed over meanwhile are in the file: keep them.
                     Record now = read(record.id()).filter(r -> r.pid() == record.pid() && r.startTime() == record.startTime())
@@ -231,30 +209,20 @@ public final class CreatedTargets {
     }
 
     /**
-     * Before the helper runs: sweeps stale records, writes this container's record (so that a
+     * Before the helper runs: sweeps stale records and writes this container's record, so that a
      * container sharing the rootfs that stops meanwhile hands its entries over rather than
-     * removing them under our mounts), and notes which target paths do not resolve yet.
+     * removing them under our mounts.
      *
+     * @param rootfs the rootfs directory's real path on the host (named by the runtime, not the container)
      * @throws BypassException when the record cannot be written: the container would leave
      *                         entries in its image that nothing removes
      */
-    public Tracking begin(String id, int pid, String rootfs, Plan plan) {
+    public Tracking begin(String id, int pid, String rootfs) {
         long startTime = startTime(pid);
         if (startTime < 0) {
             throw BypassException.badInput("hook: the container's init process " + pid + " does not exist");
         }
-        List<String> missing = new ArrayList<>();
-        ContainerRoot.Stat rootStat;
-        try (ContainerRoot root = ContainerRoot.open(Path.of(rootfs))) {
-            rootStat = root.resolve("/").map(ContainerRoot.Node::stat)
-                    .orElseThrow(() -> BypassException.badInput(rootfs + ": cannot stat the rootfs directory"));
-            for (String p : candidates(plan)) {
-                if (root.resolve(p).isEmpty()) {
-                    missing.add(p);
-                }
-            }
-        }
-        Record record = new Record(id, rootfs, rootStat, pid, startTime, List.of());
+        Record record = new Record(id, rootfs, rootfsIdentity(rootfs), pid, startTime, List.of());
         try {
             ensureDir();
             try (Lock lock = lock()) {
@@ -270,46 +238,48 @@ public final class CreatedTargets {
         } catch (IOException e) {
             throw BypassException.internal("cannot write the record of container " + id + " in " + dir + ": " + e.getMessage(), e);
         }
-        return new Tracking(record, missing);
+        return new Tracking(record);
+    }
+
+    /** The rootfs directory's identity, from its host path (the runtime's, resolved already). */
+    static ContainerRoot.Stat rootfsIdentity(String rootfs) {
+        try {
+            Map<String, Object> a = Files.readAttributes(Path.of(rootfs), "unix:mode,ino,dev,size", LinkOption.NOFOLLOW_LINKS);
+            long dev = (Long) a.get("dev");
+            // glibc's encoding of st_dev (gnu_dev_major / gnu_dev_minor)
+            int major = (int) (((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL));
+            int minor = (int) ((dev & 0xff) | ((dev >>> 12) & ~0xffL));
+            int mode = (Integer) a.get("mode");
+            if ((mode & 0170000) != 0040000) {
+                throw BypassException.badInput(rootfs + ": the rootfs is not a directory");
+            }
+            return new ContainerRoot.Stat(mode, (Long) a.get("ino"), (Long) a.get("size"), 0, major, minor);
+        } catch (IOException e) {
+            throw BypassException.badInput(rootfs + ": cannot stat the rootfs directory: " + e.getMessage());
+        }
     }
 
     /**
-     * Every path the helper may create for this plan, each prefix of each target, shallowest
-     * first: bind and device targets, and for added libraries bypass' directory and the loader
-     * cache it mounts over. Paths with ".." are left out (the helper refuses them).
+     * One "created" line of the helper (native-shims/README.md): {@code created PATH MODE INO
+     * DEV_MAJOR DEV_MINOR SIZE BIRTH_NS}, PATH percent-encoded, MODE the whole st_mode in octal.
+     *
+     * @throws IllegalArgumentException for anything else
      */
-    static List<String> candidates(Plan plan) {
-        List<String> targets = new ArrayList<>();
-        plan.mounts().forEach(m -> targets.add(m.target()));
-        plan.devices().forEach(d -> targets.add(d.target()));
-        if (plan.libraryDir() != null) {
-            targets.add(HelperPlan.RUN_DIR);
-            targets.add(plan.libraryDir());
-            targets.add("/etc/ld.so.cache");
+    public static Entry parseCreated(String line) {
+        String[] f = line.split(" ", -1);
+        if (f.length != 8 || !f[0].equals("created")) {
+            throw new IllegalArgumentException("not a created line: " + line);
         }
-        Set<String> out = new LinkedHashSet<>();
-        for (String t : targets) {
-            StringBuilder prefix = new StringBuilder();
-            List<String> mine = new ArrayList<>();
-            boolean ok = true;
-            for (String part : t.split("/")) {
-                if (part.isEmpty() || part.equals(".")) {
-                    continue;
-                }
-                if (part.equals("..")) {
-                    ok = false;
-                    break;
-                }
-                prefix.append('/').append(part);
-                mine.add(prefix.toString());
-            }
-            if (ok) {
-                out.addAll(mine);
-            }
+        String path = HelperPlan.decode(f[1]);
+        if (!canonical(path)) {
+            throw new IllegalArgumentException("not a canonical path: " + line);
         }
-        List<String> sorted = new ArrayList<>(out);
-        sorted.sort(Comparator.comparingInt(CreatedTargets::depth));
-        return sorted;
+        int mode = Integer.parseInt(f[2], 8);
+        if (mode <= 0 || mode > 0xffff) {
+            throw new IllegalArgumentException("bad mode: " + line);
+        }
+        return new Entry(path, new ContainerRoot.Stat(mode, Long.parseUnsignedLong(f[3]), Long.parseLong(f[6]), 0,
+                Integer.parseInt(f[4]), Integer.parseInt(f[5])), Long.parseLong(f[7]));
     }
 
     // ---------------------------------------------------------------- poststop
@@ -513,15 +483,10 @@ public final class CreatedTargets {
         }
     }
 
-    /** Atomically: a private temp file in the same directory, then rename over the record. */
-    void write(Record r) throws IOException {
-        Path tmp = Files.createTempFile(dir, ".rec-", ".tmp", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        try {
-            Files.write(tmp, Json.write(r.toJson()).getBytes(StandardCharsets.UTF_8));
-            Files.move(tmp, dir.resolve(fileName(r.id())), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+    /** Atomically, private to root (util/AtomicFile: its temporary names never match *.json). */
+    void write(Record r) {
+        AtomicFile.write(dir.resolve(fileName(r.id())), Json.write(r.toJson()).getBytes(StandardCharsets.UTF_8),
+                PosixFilePermissions.fromString("rw-------"));
     }
 
     private void delete(String id) throws IOException {

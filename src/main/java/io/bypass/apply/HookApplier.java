@@ -2,6 +2,7 @@ package io.bypass.apply;
 
 import io.bypass.BypassException;
 import io.bypass.ExitCodes;
+import io.bypass.cache.FileIdentity;
 import io.bypass.container.ContainerProfile;
 import io.bypass.plan.Plan;
 
@@ -68,14 +69,13 @@ public final class HookApplier {
             String helperPlan = HelperPlan.render(plan, pid, profile.rootfs(), conf, ldconfig.toString());
             // What the helper will create in the rootfs on disk is noted before and recorded after
             // it ran (whatever its outcome), so that poststop can remove it.
-            CreatedTargets.Tracking tracking = created == null ? null : created.begin(containerId, pid, profile.rootfs(), plan);
-            try {
-                runHelper(helperPlan, containerId);
-            } finally {
-                if (tracking != null) {
-                    tracking.finish();
-                }
+            CreatedTargets.Tracking tracking = created == null ? null : created.begin(containerId, pid, profile.rootfs());
+            HelperRun run = spawn(helper, helperPlan);
+            if (tracking != null) {
+                // Whatever the outcome: after a failure these are what its rollback could not remove.
+                tracking.finish(onImage(run.created(), plan));
             }
+            requireSuccess(run, containerId);
         } catch (IOException e) {
             throw BypassException.internal("cannot prepare the injection for container " + containerId + ": " + e.getMessage(), e);
         } finally {
@@ -103,19 +103,86 @@ public final class HookApplier {
 
     static final String LAUNCH_PROPERTY = "jdk.lang.Process.launchMechanism";
 
-    private void runHelper(String planText, String containerId) throws IOException {
+    /**
+     * What of the helper's report is on the image's own file system: entries made inside the
+     * tmpfs the plan mounts (bypass' directory) go with the container's mount namespace.
+     */
+    static List<CreatedTargets.Entry> onImage(List<CreatedTargets.Entry> created, Plan plan) {
+        if (plan.libraryDir() == null) {
+            return created;
+        }
+        List<CreatedTargets.Entry> out = new ArrayList<>();
+        for (CreatedTargets.Entry e : created) {
+            if (!e.path().startsWith(HelperPlan.RUN_DIR + "/")) {
+                out.add(e);
+            }
+        }
+        return out;
+    }
+
+    /** The helper's exit status for a validate-only plan whose expectations do not all hold. */
+    static final int HELPER_STALE = 17;
+
+    /**
+     * Re-checks a decision-cache entry's container files through the helper (a validate-only
+     * plan): null when all still hold, else the first difference, or why they could not be
+     * checked (either way the caller decides afresh).
+     */
+    public static String verify(Path helper, Path rootfs, List<FileIdentity> files) {
+        try {
+            requireTrustedExecutable(helper, "the mount helper");
+            HelperRun r = spawn(helper, HelperPlan.renderExpectations(rootfs.toString(), files));
+            if (r.exit() == 0) {
+                return null;
+            }
+            String prefix = "bypass-mount-helper: ";
+            String line = r.lastLine().startsWith(prefix) ? r.lastLine().substring(prefix.length()) : r.lastLine();
+            return r.exit() == HELPER_STALE ? line : "the mount helper could not re-check the files (exit status "
+                    + r.exit() + "): " + line;
+        } catch (IOException | BypassException e) {
+            return "the mount helper could not re-check the files: " + e.getMessage();
+        }
+    }
+
+    /**
+     * How one run of the helper ended: its exit status, the last line of its stderr, and the
+     * entries it reported making in the rootfs (its "created" lines on stdout).
+     */
+    record HelperRun(int exit, String lastLine, List<CreatedTargets.Entry> created) {
+    }
+
+    private static void requireSuccess(HelperRun r, String containerId) {
+        if (r.exit() != 0) {
+            String line = r.lastLine().isEmpty() ? "exit status " + r.exit() : r.lastLine();
+            if (r.exit() > 128 || r.lastLine().isEmpty()) {
+                // Killed, or died without its one line: it may have left mounts half made in the
+                // container's namespace, so the start must fail whatever the site's onError says.
+                throw new PartialApply("the mount helper died (exit status " + r.exit() + ") while injecting into container "
+                        + containerId + "; the container must not start half-injected");
+            }
+            throw new BypassException(ExitCodes.INTERNAL, "cannot inject into container " + containerId + ": " + line);
+        }
+    }
+
+    private static HelperRun spawn(Path helper, String planText) throws IOException {
         preferDirectLaunch();
         ProcessBuilder pb = new ProcessBuilder(helper.toString());
         Map<String, String> env = pb.environment();
         env.clear();
         env.put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
         env.put("LC_ALL", "C");
-        pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.redirectErrorStream(false);
         Process p = pb.start();
         try (OutputStream in = p.getOutputStream()) {
             in.write(planText.getBytes(StandardCharsets.UTF_8));
         } catch (IOException brokenPipe) {
             // The helper is gone before reading its plan: its exit status below says how.
+        }
+        // Its stderr is one line at most, its stdout a line per entry made: both small and
+        // written at its exit, so reading one then the other cannot block it.
+        String out;
+        try (InputStream os = p.getInputStream()) {
+            out = new String(os.readNBytes(MAX_HELPER_OUTPUT), StandardCharsets.UTF_8);
         }
         String err;
         try (InputStream es = p.getErrorStream()) {
@@ -127,24 +194,33 @@ public final class HookApplier {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             p.destroyForcibly();
-            throw BypassException.internal("interrupted while injecting into container " + containerId, e);
+            throw BypassException.internal("interrupted while waiting for the mount helper", e);
         }
         if (!done) {
             p.destroyForcibly();
-            throw new BypassException(ExitCodes.INTERNAL, "the mount helper did not finish within " + HELPER_TIMEOUT_SECONDS
-                    + " s for container " + containerId);
+            throw new BypassException(ExitCodes.INTERNAL, "the mount helper did not finish within " + HELPER_TIMEOUT_SECONDS + " s");
         }
-        if (p.exitValue() != 0) {
-            String line = err.isEmpty() ? "exit status " + p.exitValue() : err.lines().reduce((a, b) -> b).orElse(err);
-            if (p.exitValue() > 128 || err.isEmpty()) {
-                // Killed, or died without its one line: it may have left mounts half made in the
-                // container's namespace, so the start must fail whatever the site's onError says.
-                throw new PartialApply("the mount helper died (exit status " + p.exitValue() + ") while injecting into container "
-                        + containerId + "; the container must not start half-injected");
+        String last = err;
+        int nl = err.lastIndexOf('\n');
+        if (nl >= 0) {
+            last = err.substring(nl + 1);
+        }
+        List<CreatedTargets.Entry> created = new ArrayList<>();
+        for (String line : out.split("\n")) {
+            if (line.startsWith("created ")) {
+                try {
+                    created.add(CreatedTargets.parseCreated(line));
+                } catch (IllegalArgumentException e) {
+                    // Only a defect of the helper gets here; poststop would lose just this entry.
+                    System.err.println("bypass: warning: the mount helper's report: " + e.getMessage());
+                }
             }
-            throw new BypassException(ExitCodes.INTERNAL, "cannot inject into container " + containerId + ": " + line);
         }
+        return new HelperRun(p.exitValue(), last, created);
     }
+
+    /** Bounds what is read of the helper's report (a plan has at most 100,000 lines). */
+    private static final int MAX_HELPER_OUTPUT = 16 << 20;
 
     /** A failure after which the container's mount namespace may hold part of the plan. */
     public static final class PartialApply extends BypassException {

@@ -74,16 +74,18 @@ class CreatedTargetsTest {
         }
     }
 
+    /** The rootfs identity from the JDK's st_dev (glibc's encoding) agrees with statx's own fields. */
     @Test
-    void candidatesAreEveryPrefixShallowestFirst() {
-        Plan plan = new Plan(Plan.Verdict.INJECT, List.of(), List.of("m"), List.of(
-                new Plan.Mount("/h/libmpich.so.12", "/usr/lib/x/libmpich.so.12", Plan.Mount.Kind.REPLACE, true, "m", "libmpich.so.12"),
-                new Plan.Mount("/h/libucp.so.0", "/opt/bypass/lib/libucp.so.0", Plan.Mount.Kind.ADD, true, "m", "libucp.so.0"),
-                new Plan.Mount("/h/x", "/a/../etc/shadow", Plan.Mount.Kind.EXTRA, true, "m", null)),
-                List.of(), List.of(), Plan.LIBRARY_DIR);
-        List<String> c = CreatedTargets.candidates(plan);
-        assertEquals(List.of("/usr", "/opt", "/etc", "/usr/lib", "/opt/bypass", "/etc/ld.so.cache", "/usr/lib/x",
-                "/opt/bypass/lib", "/usr/lib/x/libmpich.so.12", "/opt/bypass/lib/libucp.so.0"), c);
+    void rootfsIdentityAgreesWithStatx(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        ContainerRoot.Stat ours = CreatedTargets.rootfsIdentity(dir.toRealPath().toString());
+        try (ContainerRoot root = ContainerRoot.open(dir)) {
+            ContainerRoot.Stat statx = root.resolve("/").orElseThrow().stat();
+            assertEquals(statx.ino(), ours.ino());
+            assertEquals(statx.devMajor(), ours.devMajor());
+            assertEquals(statx.devMinor(), ours.devMinor());
+            assertEquals(statx.mode(), ours.mode());
+        }
+        assertThrows(io.bypass.BypassException.class, () -> CreatedTargets.rootfsIdentity(dir.resolve("missing").toString()));
     }
 
     @Test
@@ -240,5 +242,35 @@ class CreatedTargetsTest {
         static boolean isRoot() {
             return "root".equals(System.getProperty("user.name"));
         }
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+            "created /opt/bypass 40755 12 8 1 0 1700000000123456789|/opt/bypass|16877|12|8|1|1700000000123456789",
+            "created /usr/lib/x%20y/lib%25.so 100444 5 254 3 0 0|/usr/lib/x y/lib%.so|33060|5|254|3|0",
+    })
+    void theHelpersCreatedLines(String line, String path, int mode, long ino, int major, int minor, long birth) {
+        CreatedTargets.Entry e = CreatedTargets.parseCreated(line);
+        org.junit.jupiter.api.Assertions.assertEquals(path, e.path());
+        org.junit.jupiter.api.Assertions.assertEquals(mode, e.stat().mode());
+        org.junit.jupiter.api.Assertions.assertEquals(ino, e.stat().ino());
+        org.junit.jupiter.api.Assertions.assertEquals(major, e.stat().devMajor());
+        org.junit.jupiter.api.Assertions.assertEquals(minor, e.stat().devMinor());
+        org.junit.jupiter.api.Assertions.assertEquals(birth, e.birthNs());
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {
+            "created /opt 40755 1 0 0 0",             // a field short
+            "made /opt 40755 1 0 0 0 0",              // not a created line
+            "created opt 40755 1 0 0 0 0",            // relative
+            "created /opt/../etc 40755 1 0 0 0 0",    // not canonical
+            "created /opt 0 1 0 0 0 0",               // no mode
+            "created /opt 40755 x 0 0 0 0",           // not a number
+            "created /a%00b 100444 1 0 0 0 0",        // NUL
+            "created /a%2 100444 1 0 0 0 0",          // cut escape
+    })
+    void malformedCreatedLinesAreRefused(String line) {
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> CreatedTargets.parseCreated(line));
     }
 }
