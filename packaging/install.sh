@@ -133,7 +133,7 @@ for record in "java:$java" "db:$db" "config:$config"; do
     rm -f "$lib/${record%%:*}.tmp"
 done
 echo "install.sh: making the class-data archive for $java (about 10 s)"
-"$repo/packaging/make-cds.sh" "$java" "$lib/bypass.jar" "$lib"
+"$repo/packaging/make-cds.sh" "$java" "$lib/bypass.jar" "$lib" "$lib/bypass-mount-helper"
 # make-cds.sh unpacked JNA's native part into $lib/jna: the directory first, so that --uninstall
 # (newest first) removes the file before it.
 if [ -d "$lib/jna" ]; then note dir "$lib/jna"; fi

@@ -2,11 +2,12 @@
 # Creates what makes the launcher start fast, for one JVM: an AOT cache (JDK 25 and later,
 # bypass.aot) or an AppCDS class-data archive (older JDKs, bypass.jsa), from one training run of
 # the paths a hook takes (`bypass train`: an idle hook, then a full decision, never applied).
-#   packaging/make-cds.sh JAVA JAR OUT_DIR
+#   packaging/make-cds.sh JAVA JAR OUT_DIR [HELPER]
+# HELPER, the mount helper, lets the training run spawn it as a cache hit does (its re-check).
 # Both only work with the JVM that made them; the launcher uses them with -Xshare:auto semantics,
 # so a mismatched JVM silently starts without.
 set -eu
-java=$1 jar=$2 out=$3
+java=$1 jar=$2 out=$3 helper=${4:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/db/bundles" "$work/bundle"
@@ -14,6 +15,14 @@ printf '{"ociVersion":"1.0.2","root":{"path":"/"},"process":{"args":["/bin/sh"]}
     > "$work/bundle/config.json"
 printf '{"ociVersion":"1.0.2","id":"training","status":"creating","pid":0,"bundle":"%s/bundle"}\n' "$work" > "$work/state.json"
 libc=$(readlink -f /lib/x86_64-linux-gnu/libc.so.6 2>/dev/null || readlink -f /lib64/libc.so.6 2>/dev/null || true)
+# The training container: one dynamically linked program and the host's libc, the shape of a
+# real image's program closure (the host's own / would be the whole machine, which the profile's
+# budget stops, and a decision stopped by its budget is never cached: no hit would be trained).
+mkdir -p "$work/rootfs/usr/bin" "$work/rootfs/usr/lib" "$work/rootfs/etc"
+for true_bin in /usr/bin/true /bin/true; do
+    if [ -f "$true_bin" ]; then cp "$true_bin" "$work/rootfs/usr/bin/true"; break; fi
+done
+[ -n "$libc" ] && cp "$libc" "$work/rootfs/usr/lib/libc.so.6"
 # The training database: created explicitly (nothing else creates a database).
 "$java" -cp "$jar" io.bypass.cli.Main --db "$work/db" db init >/dev/null 2>&1 || true
 if [ -n "$libc" ]; then
@@ -40,9 +49,9 @@ else
 fi
 rm -rf "$out/jna/com"
 train() {
-    "$java" "$@" -Djna.boot.library.path="$out/jna" -Djna.nounpack=true -Djna.nosys=true \
+    "$java" "$@" -Djna.boot.library.path="$out/jna" -Djna.nounpack=true -Djna.nosys=true -Dbypass.helper="$helper" \
         -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -cp "$jar" io.bypass.cli.Main \
-        --db "$work/db" --config "$work/no-config.json" train --state "$work/state.json" --rootfs / --exec /bin/sh >/dev/null 2>&1
+        --db "$work/db" --config "$work/no-config.json" train --state "$work/state.json" --rootfs "$work/rootfs" --exec /usr/bin/true >/dev/null 2>&1
 }
 feature=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
 rm -f "$out/bypass.aot" "$out/bypass.jsa"

@@ -2,9 +2,14 @@ package io.bypass.cli;
 
 import io.bypass.Engine;
 import io.bypass.ExitCodes;
+import io.bypass.apply.CreatedTargets;
+import io.bypass.apply.HookApplier;
+import io.bypass.cache.CachedDecision;
+import io.bypass.container.ContainerRoot;
 import io.bypass.front.Front;
 import io.bypass.front.Mode;
 import io.bypass.front.Request;
+import io.bypass.plan.Plan;
 import io.bypass.util.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -12,9 +17,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -41,17 +49,30 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() {
         Main main = Main.of(spec);
         PrintWriter sink = new PrintWriter(new StringWriter());
+        // The hook's own parser, then an idle hook.
+        FastHook.parse(new String[] {"--db", "d", "hook", "--stage", "createRuntime"});
         HookCommand.run(main.database(), main.configFile(), state, null, new ByteArrayInputStream(new byte[0]), sink);
         Engine.Result r = Front.decide(main.site(), Request.ofRootfs(Mode.TRAIN, rootfs, Map.of(), Map.of(), exec)).result();
         sink.print(Json.write(r.plan().toJson()));
         Report.printText(sink, r);
         // The decision cache's paths: a miss that computes and stores, then a hit (validation,
         // the payload's plan): a warm hook's classes must be in the archive too.
-        java.nio.file.Path dir = null;
+        Path dir = null;
         try {
-            dir = java.nio.file.Files.createTempDirectory("bypass-train-cache-");
-            sink.println(io.bypass.cache.CachedDecision.train(main.database(), rootfs, exec, dir.resolve("c")));
-        } catch (java.io.IOException | RuntimeException e) {
+            dir = Files.createTempDirectory("bypass-train-cache-");
+            // The hook's hit re-checks through its mount helper: train that path where there is one.
+            String helper = System.getProperty("bypass.helper", "");
+            CachedDecision.Checker checker = helper.isEmpty() || !Files.isExecutable(Path.of(helper))
+                    ? null : (root, files) -> HookApplier.verify(Path.of(helper), root, files);
+            sink.println(CachedDecision.train(main.database(), rootfs, exec, dir.resolve("c"), checker));
+            trainRecords(dir.resolve("state"), ContainerRoot.realDir(rootfs).toString(), sink);
+            // A hit's payload holds a plan with mounts, which the training image may not need.
+            Plan sample = new Plan(Plan.Verdict.INJECT, List.of(), List.of("training"), List.of(new Plan.Mount(
+                    "/host/libx.so.1", "/usr/lib/libx.so.1", Plan.Mount.Kind.REPLACE, true, "training", "libx.so.1")),
+                    List.of(), List.of(), null);
+            sink.println(Plan.fromJson(Json.parse(Json.compact(sample.toJson()).getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    "training plan")).mounts());
+        } catch (IOException | RuntimeException e) {
             sink.println("training without the decision cache: " + e);
         } finally {
             removeTree(dir);
@@ -59,13 +80,26 @@ final class TrainCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    private static void removeTree(java.nio.file.Path dir) {
+    /**
+     * What an injection records for poststop (apply/CreatedTargets), for this very process in a
+     * directory of its own: the record written, the helper's report added, then removed. Only
+     * root can (the records' directory must be root's).
+     */
+    private static void trainRecords(Path stateDir, String rootfs, PrintWriter sink) {
+        CreatedTargets records = new CreatedTargets(stateDir, sink);
+        String id = "training-" + ProcessHandle.current().pid();
+        records.begin(id, (int) ProcessHandle.current().pid(), rootfs)
+                .finish(List.of(CreatedTargets.parseCreated("created /opt/bypass-training 40755 1 0 0 0 0")));
+        records.poststop(id);
+    }
+
+    private static void removeTree(Path dir) {
         if (dir == null) {
             return;
         }
-        try (var files = java.nio.file.Files.walk(dir)) {
-            for (java.nio.file.Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                java.nio.file.Files.deleteIfExists(p);
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
             }
         } catch (java.io.IOException ignored) {
             // A temporary directory of the build: best effort.
