@@ -1,6 +1,7 @@
 /*
- * A validate-only plan: the decision cache's record of every container file a
- * decision was computed from, checked against the rootfs as it is now.  The
+ * Expectations: the decision cache's record of every container file a
+ * decision was computed from, checked against the rootfs as it is now, as a
+ * validate-only plan or first thing in the mount plan of a cache hit.  The
  * same answer as the Java validator (FileIdentity.validate), but through
  * descriptors resolved inside the root like every target of a mount plan, so
  * a cache hit needs no JNA in the JVM.  README.md has the directives.
@@ -262,22 +263,25 @@ static void check_link_content(struct helper *h, const struct directive *d, int 
 
 /* ---- the plan ----------------------------------------------------------- */
 
-static void open_expect_root(struct helper *h, const struct directive *d, struct root_view *rv)
+static void open_expect_root(struct helper *h, const struct plan *plan, struct root_view *rv)
 {
+	const struct directive *d = &plan->ds[plan->expect_at];
 	h->res.rootfd = open_root(h, d, EXIT_STALE);
 	h->root_path = d->f[0];
 	if (!root_view_init(h->res.rootfd, rv))
 		fail(h, EXIT_STALE, d->line, errno, NULL, "cannot name root %s", d->f[0]);
-	vlog(h, d->line, "validate-only plan; root %s; resolver %s", d->f[0],
+	vlog(h, d->line, "%s; root %s; resolver %s",
+	     plan->validate_only ? "validate-only plan" : "expectations of a mount plan, in the host namespace", d->f[0],
 	     h->res.walk ? "component walk" : "openat2");
 }
 
 void expect_validate(struct helper *h, const struct plan *plan)
 {
 	struct root_view rv;
-	open_expect_root(h, &plan->ds[0], &rv);
+	open_expect_root(h, plan, &rv);
+	size_t first = plan->expect_at + 1, end = plan->expect_end;
 	/* First the lookups and stats, the usual and cheap way an entry is stale. */
-	for (size_t i = 1; i < plan->n; i++) {
+	for (size_t i = first; i < end; i++) {
 		const struct directive *d = &plan->ds[i];
 		switch (d->kind) {
 		case D_EXPECT_MISSING:
@@ -301,7 +305,7 @@ void expect_validate(struct helper *h, const struct plan *plan)
 	/* Then the content.  Each is looked up and statted again, so that what is
 	 * read is what was just found as recorded (no descriptor is held across
 	 * the whole plan: a plan may have 100,000 lines). */
-	for (size_t i = 1; i < plan->n; i++) {
+	for (size_t i = first; i < end; i++) {
 		const struct directive *d = &plan->ds[i];
 		if (!d->x.have_sha || d->kind == D_EXPECT_RESOLVE)
 			continue;
@@ -315,4 +319,9 @@ void expect_validate(struct helper *h, const struct plan *plan)
 		close(fd);
 		vlog(h, d->line, "%s: content as recorded", d->f[0]);
 	}
+	/* All hold: nothing of the check stays open (a mount plan opens its own
+	 * root, inside the namespace, next). */
+	close(h->res.rootfd);
+	h->res.rootfd = -1;
+	h->root_path = NULL;
 }

@@ -31,7 +31,7 @@ enum {
 
 enum kind {
 	D_NS, D_NS_PATH, D_ROOT, D_TMPFS, D_MKDIR, D_BIND, D_BIND_INNER, D_DEV, D_LDCONFIG, D_REMOUNT_RO,
-	/* a validate-only plan (expect.c) */
+	/* expectations: a validate-only plan, or the start of a mount plan (expect.c) */
 	D_EXPECT_ROOT, D_EXPECT_MISSING, D_EXPECT_RESOLVE, D_EXPECT_FILE, D_EXPECT_DIR, D_EXPECT_LINK
 };
 
@@ -73,13 +73,17 @@ struct directive {
 	uint64_t mnt_id;
 };
 
-/* A mount plan: ds[0] is ns/ns-path, ds[1] is root, the rest are performed
- * in order.  A validate-only plan: ds[0] is expect-root, the rest are
- * expect-* directives, checked (expect.c). */
+/* A mount plan: ds[0] is ns/ns-path, ds[1] is root; then, if expect_end is
+ * not 0, ds[2] is expect-root and ds[3..expect_end) its expect-* directives,
+ * checked first in the host namespace (expect.c); the rest are performed in
+ * order.  A validate-only plan: ds[0] is expect-root, the rest
+ * (ds[1..expect_end), expect_end == n) are expect-* directives, checked. */
 struct plan {
 	struct directive *ds;
 	size_t n;
 	bool validate_only;
+	size_t expect_at;  /* index of expect-root (0 in a validate-only plan, 2 in a mount plan) */
+	size_t expect_end; /* index after its last expect-* directive; 0 when the plan has no expect-root */
 	uint64_t range_bytes; /* the expect-file ranges' lengths, summed over the plan */
 };
 

@@ -8,9 +8,10 @@
  * and then performs the directives inside the container's root file system
  * without ever following a symlink of the (possibly hostile) rootfs out of it.
  *
- * It also checks a validate-only plan (expect.c): the decision cache's record
- * of the container files a decision came from, against the rootfs as it is
- * now, in the helper's own namespace.
+ * It also checks expectations (expect.c): the decision cache's record of the
+ * container files a decision came from, against the rootfs as it is now, in
+ * the helper's own namespace: a validate-only plan, or the first directives
+ * of a mount plan (checked before anything else is opened).
  *
  * Units: plan.c (reading and validating the plan), resolve.c (resolution and
  * creation inside the root), expect.c (a validate-only plan), sha256.c
@@ -223,6 +224,11 @@ int main(int argc, char **argv)
 		free(buf);
 		return 0;
 	}
+	/* A cache hit's mount plan carries its expectations (one spawn, not two):
+	 * checked first, in the host namespace, before the namespace or any
+	 * host source is opened. */
+	if (plan.expect_end)
+		expect_validate(&h, &plan);
 	int nsfd = open_namespace(&h, &plan.ds[0]);
 	open_host_sources(&h, &plan);
 	join(&h, &plan, nsfd);

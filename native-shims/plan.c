@@ -38,7 +38,7 @@ struct field_spec {
 struct directive_spec {
 	const char *name;
 	enum kind kind;
-	bool expect; /* belongs to a validate-only plan, not to a mount plan */
+	bool expect; /* an expectation: a validate-only plan, or a mount plan's first directives after root */
 	struct field_spec fields[MAX_FIELDS];
 	/* Checks against the directives before it, when the fields are valid. */
 	bool (*link)(struct plan *plan, struct directive *d, struct plan_error *e);
@@ -490,31 +490,48 @@ static bool parse_directive(struct plan *plan, char *line, long lineno, struct p
 	if (nf - 1 != nargs)
 		return PLAN_ERR(e, lineno, "%s takes %d field(s), got %d", spec->name, nargs, nf - 1);
 
-	/* Ordering.  A mount plan: ns first, root second, each exactly once, no
-	 * expect-*.  A validate-only plan: expect-root first and once, then
-	 * expect-* only. */
+	/* Ordering.  A mount plan: ns first, root second, each exactly once;
+	 * then optionally expect-root once, right after root, and its expect-*
+	 * before any other directive.  A validate-only plan: expect-root first
+	 * and once, then expect-* only. */
 	size_t n = plan->n;
 	bool is_ns = spec->kind == D_NS || spec->kind == D_NS_PATH;
 	if (n == 0) {
 		if (!is_ns && spec->kind != D_EXPECT_ROOT)
 			return PLAN_ERR(e, lineno, "the first directive must be ns, ns-path or expect-root");
 		plan->validate_only = spec->kind == D_EXPECT_ROOT;
+		if (plan->validate_only)
+			plan->expect_end = 1;
 	} else if (plan->validate_only) {
 		if (spec->kind == D_EXPECT_ROOT)
 			return PLAN_ERR(e, lineno, "duplicate expect-root directive");
 		if (!spec->expect)
 			return PLAN_ERR(e, lineno, "%s in a validate-only plan (only expect-* may follow expect-root)",
 					spec->name);
+		plan->expect_end = n + 1;
 	} else {
-		if (spec->expect)
-			return PLAN_ERR(e, lineno, "%s in a mount plan (expect-* belongs to a plan that starts with expect-root)",
-					spec->name);
 		if (is_ns)
 			return PLAN_ERR(e, lineno, "duplicate ns directive");
 		if (n == 1 && spec->kind != D_ROOT)
 			return PLAN_ERR(e, lineno, "the second directive must be root");
 		if (n > 1 && spec->kind == D_ROOT)
 			return PLAN_ERR(e, lineno, "duplicate root directive");
+		if (spec->kind == D_EXPECT_ROOT) {
+			if (plan->expect_end)
+				return PLAN_ERR(e, lineno, "duplicate expect-root directive");
+			if (n != 2)
+				return PLAN_ERR(e, lineno, "expect-root in a mount plan must come right after root");
+			plan->expect_at = 2;
+			plan->expect_end = 3;
+		} else if (spec->expect) {
+			if (!plan->expect_end)
+				return PLAN_ERR(e, lineno, "%s in a mount plan without expect-root (expect-* follow expect-root, right after root)",
+						spec->name);
+			if (plan->expect_end != n)
+				return PLAN_ERR(e, lineno, "%s after a mount directive (expect-* come before any other directive)",
+						spec->name);
+			plan->expect_end = n + 1;
+		}
 	}
 
 	struct directive *d = &plan->ds[n];
@@ -551,6 +568,8 @@ bool plan_parse(char *buf, size_t len, struct plan *plan, struct plan_error *e)
 
 	plan->n = 0;
 	plan->validate_only = false;
+	plan->expect_at = 0;
+	plan->expect_end = 0;
 	plan->range_bytes = 0;
 	plan->ds = calloc((size_t)nlines, sizeof *plan->ds);
 	if (!plan->ds)

@@ -477,6 +477,134 @@ expect_suite() { # T base resolver
 	rm "$R/data/new"
 }
 
+# --- a mount plan that carries its expectations ---------------------------------
+
+# A decision-cache hit costs one spawn: the mount plan carries the
+# expectations (expect-root and expect-* right after root), checked first in
+# the host namespace; stale, and nothing at all is opened, created or mounted.
+expect_mount_suite() { # T base resolver
+	local T=$1 base=$2 resolver=$3
+	local R=$base/xmount/root P=$base/xmount.plan Q=$base/xmount-bare.plan
+	mkdir -p "$R/usr/lib" "$R/opt"
+	head -c 5000 /dev/urandom >"$R/usr/lib/libxm.so.1"
+	ln -s libxm.so.1 "$R/usr/lib/libxm.so"
+	local XR="expect-root $(enc "$R")" X
+	record_x() { # X: the expectations as recorded now
+		X=("$(RANGES=0+100,4096+100 xfile "$R" /usr/lib/libxm.so.1 content)" "$(xdir "$R" /usr/lib content)"
+			"$(xlink "$R" /usr/lib/libxm.so content)" "expect-missing /opt/bypass"
+			"expect-resolve /usr/lib/libxm.so follow $(path_sha /usr/lib/libxm.so.1)")
+	}
+	record_x
+	local M=("mkdir /opt/bypass/lib 0755" "bind $(enc "$HOST/data.txt") /opt/bypass/lib/data ro")
+	local want="created /opt/bypass 40755
+created /opt/bypass/lib 40755
+created /opt/bypass/lib/data 100444"
+	undo_xmount() { in_ns umount "$R/opt/bypass/lib/data" 2>/dev/null; in_ns rm -rf "$R/opt/bypass"; }
+
+	# Without the expectations: the reference.
+	mkplan "$Q" "$R" "${M[@]}"
+	run_helper "$Q"
+	local bare
+	bare=$(cut -d' ' -f1-3 "$SCRATCH/stdout")
+	undo_xmount
+	# With them, all holding: the same binds, the same report.
+	mkplan "$P" "$R" "$XR" "${X[@]}" "${M[@]}"
+	run_helper "$P"
+	expect_success "$T a mount plan whose expectations hold"
+	check "$T ... reports its created lines as without them" test "$bare" = "$want" -a "$(cut -d' ' -f1-3 "$SCRATCH/stdout")" = "$want"
+	check "$T ... and performs its bind" test "$(in_ns cat "$R/opt/bypass/lib/data")" = "$DATA"
+	check "$T ... the created directories are those reported" test "$(sed -n 1p "$SCRATCH/stdout" | cut -d' ' -f4)" = "$(in_ns stat -c %i "$R/opt/bypass")"
+	undo_xmount
+	run_helper "$P" -v
+	if [ "$RC" = 0 ] && printf '%s\n' "$ERR" | head -n 1 | grep -q "^bypass-mount-helper: 4: expectations of a mount plan, in the host namespace; root .*; resolver $resolver\$" &&
+		printf '%s\n' "$ERR" | grep -q "; resolver $resolver; mount API "; then
+		ok "$T -v: the expectations first, then the namespace"
+	else not_ok "$T -v: the expectations first, then the namespace" "exit $RC" "stderr: $ERR"; fi
+	undo_xmount
+	if [ -n "$HAVE_STRACE" ]; then
+		local trace=$base/xmount.trace first
+		WRAP=(strace -f -qq -o "$trace" -e trace=openat,openat2,open,setns)
+		run_helper "$P"
+		WRAP=()
+		first=$(grep -E 'libxm|ns/mnt|data\.txt|setns\(' "$trace" | sed -E 's/^[0-9]+ +//' |
+			sed -E 's/.*libxm.*/expect/; s/.*ns\/mnt.*/ns/; s/.*data\.txt.*/source/; s/^setns\(.*/setns/' | uniq | tr '\n' ' ')
+		case "$RC:$first" in
+		"0:expect ns source setns "*) ok "$T ... expectations checked before the namespace and the sources are opened" ;;
+		*) not_ok "$T ... expectations checked before the namespace and the sources are opened" "exit $RC" "order: $first" ;;
+		esac
+		undo_xmount
+	else
+		ok "$T ... expectations checked before the namespace and the sources are opened # skip: strace is not installed"
+	fi
+
+	# An expect-root with no expectation is allowed.
+	mkplan "$P" "$R" "$XR" "${M[@]}"
+	run_helper "$P"
+	if [ "$RC" = 0 ] && [ -z "$ERR" ] && [ "$(cut -d' ' -f1-3 "$SCRATCH/stdout")" = "$want" ]; then
+		ok "$T a mount plan with expect-root and no expectation (exit 0, silent, reported)"
+	else not_ok "$T a mount plan with expect-root and no expectation (exit 0, silent, reported)" "exit $RC" "stdout: $OUTPUT" "stderr: $ERR"; fi
+	undo_xmount
+
+	# Stale: 17, one line, nothing on stdout, nothing created or mounted,
+	# the namespace file and the host sources never opened.
+	local before_tree before_mi
+	stale_case() { # NAME PATH-IN-ERROR plan-lines...
+		local name=$1 what=$2
+		shift 2
+		before_tree=$(tree_state "$R")
+		before_mi=$(ns_mountinfo)
+		mkplan "$P" "$R" "$@" "${M[@]}"
+		if [ -n "$HAVE_STRACE" ]; then
+			WRAP=(strace -f -qq -o "$base/xmount.trace" -e trace=setns,unshare,mount,open_tree,move_mount,fsopen,mkdirat,mknodat,openat,openat2,open,write)
+		fi
+		run_helper "$P"
+		WRAP=()
+		if [ "$RC" = 17 ] && one_error_line && printf '%s\n' "$ERR" | grep -Fq ": $what"; then ok "$T $name (exit 17)"; else
+			not_ok "$T $name (exit 17)" "got exit $RC" "stderr: $ERR"; fi
+		check "$T ... nothing on stdout" test ! -s "$SCRATCH/stdout"
+		check "$T ... nothing created or mounted in the root" test "$before_tree$before_mi" = "$(tree_state "$R")$(ns_mountinfo)"
+		if [ -n "$HAVE_STRACE" ]; then
+			local bad=
+			grep -Eq '^([0-9]+ +)?(setns|unshare|mount|open_tree|move_mount|fsopen|mkdirat|mknodat)\(' "$base/xmount.trace" && bad="$bad mount/namespace/create"
+			grep -q 'ns/mnt' "$base/xmount.trace" && bad="$bad namespace-file"
+			grep -q 'data\.txt' "$base/xmount.trace" && bad="$bad host-source"
+			grep -Eq 'O_CREAT|O_WRONLY|O_RDWR|O_TRUNC' "$base/xmount.trace" && bad="$bad open-for-writing"
+			grep -Eq '^([0-9]+ +)?write\((0|1|[3-9])' "$base/xmount.trace" && bad="$bad write"
+			if [ -z "$bad" ]; then ok "$T ... the namespace file and the sources never opened"; else
+				not_ok "$T ... the namespace file and the sources never opened" "unexpected:$bad"; fi
+		else
+			ok "$T ... the namespace file and the sources never opened # skip: strace is not installed"
+		fi
+	}
+	echo changed >"$R/usr/lib/new"
+	stale_case "a mount plan with a new file in a recorded directory" "/usr/lib: metadata changed" "$XR" "${X[@]}"
+	rm "$R/usr/lib/new"
+	record_x
+	# the same metadata, other bytes in a recorded range: the content pass
+	local t
+	t=$(stat -c '%.9Y' "$R/usr/lib/libxm.so.1")
+	printf 'XXXX' | dd of="$R/usr/lib/libxm.so.1" bs=1 seek=4100 conv=notrunc status=none
+	touch -d "@$t" "$R/usr/lib/libxm.so.1"
+	stale_case "a mount plan whose file content changed" "/usr/lib/libxm.so.1: content changed" "$XR" "${X[@]}"
+	head -c 5000 /dev/urandom >"$R/usr/lib/libxm.so.1"
+	record_x
+	stale_case "a mount plan whose last expectation fails" "/opt: now resolves elsewhere" "$XR" "${X[@]}" \
+		"expect-resolve /opt follow $NOTHING_SHA"
+	stale_case "a mount plan whose expect-root cannot be opened" "cannot open root $base/xmount/nonexistent" \
+		"expect-root $(enc "$base/xmount/nonexistent")" "expect-missing /opt/bypass"
+	# expect-root is opened in the host namespace, not in the container's:
+	# a rootfs only the container's namespace has is not found.
+	in_ns mkdir -p "$base/xmount/nsonly"
+	in_ns mount -t tmpfs tmpfs "$base/xmount/nsonly"
+	before_mi=$(ns_mountinfo)
+	mkplan "$P" "$R" "expect-root $(enc "$base/xmount/nsonly")" "expect-missing /x" "${M[@]}"
+	in_ns mkdir "$base/xmount/nsonly/x"
+	run_helper "$P"
+	expect_success "$T expect-root is the host's view (the container's tmpfs there is not seen)"
+	undo_xmount
+	in_ns umount "$base/xmount/nsonly"
+}
+
 # ============================================================================
 # Per-mode suites
 # ============================================================================
@@ -880,6 +1008,7 @@ $want"
 	check "$T ... everything rolled back" test "$before_tree$before_mi" = "$(ns_tree "$R")$(ns_mountinfo)"
 
 	expect_suite "$T" "$base" "$resolver"
+	expect_mount_suite "$T" "$base" "$resolver"
 
 	check "$T host mount table unchanged" test "$(mi_fields "$HOST_MI_BEFORE")" = "$(mi_fields /proc/$$/mountinfo)"
 }
@@ -980,7 +1109,18 @@ XR="expect-root $(enc "$R")"
 XS=$(printf x | sha_of)
 XF="expect-file /f 1 2 3 644"
 printf '%s\n%s\n%s\nexpect-missing /a\n' "$H" "$N" "$RT" | bad_plan "expect-missing in a mount plan"
-printf '%s\n%s\n%s\n%s\n' "$H" "$N" "$RT" "$XR" | bad_plan "expect-root in a mount plan"
+printf '%s\n%s\n%s\nmkdir /a 0755\nexpect-missing /a\n' "$H" "$N" "$RT" | bad_plan "expect-missing after a mount directive"
+printf '%s\n%s\n%s\n%s\nbind /etc/hostname /a ro\nexpect-missing /a\n' "$H" "$N" "$RT" "$XR" | bad_plan "expect-* after a bind"
+printf '%s\n%s\n%s\n%s\n%s\n' "$H" "$N" "$RT" "$XR" "$XR" | bad_plan "two expect-root in a mount plan"
+printf '%s\n%s\n%s\n%s\nexpect-missing /a\n%s\n' "$H" "$N" "$RT" "$XR" "$XR" | bad_plan "a second expect-root after expectations"
+printf '%s\n%s\n%s\n%s - -\n' "$H" "$N" "$RT" "$XF" | bad_plan "expect-file without expect-root"
+printf '%s\n%s\n%s\n%s\n' "$H" "$N" "$XR" "$RT" | bad_plan "expect-root before root"
+printf '%s\n%s\n%s\nmkdir /a 0755\n%s\n' "$H" "$N" "$RT" "$XR" | bad_plan "expect-root after a mount directive"
+printf '%s\n%s\n%s\n%s\n%s - -\nmkdir /a 0755\n%s - -\n' "$H" "$N" "$RT" "$XR" "$XF" "$XF" | bad_plan "expect-file after a mount directive, with expectations before it"
+printf '%s\n%s\n%s\nexpect-root /\n' "$H" "$N" "$RT" | bad_plan "expect-root is / in a mount plan"
+printf '%s\n%s\n%s\n%s\n' "$H" "$N" "$RT" "$XR" >"$P"
+run_helper "$P"
+expect_success "a mount plan with expect-root alone and nothing to do"
 printf '%s\n%s\n%s\n' "$H" "$N" "$XR" | bad_plan "expect-root second"
 printf '%s\n%s\n%s\n' "$H" "$XR" "$N" | bad_plan "ns after expect-root"
 printf '%s\n%s\n%s\n' "$H" "$XR" "$RT" | bad_plan "root after expect-root"
@@ -1033,8 +1173,13 @@ echo "expect-resolve /a follow ${XS:1}" | xplan_message "sha256" "3: bad sha256 
 echo "$XF $XS 0+10,10+1" | xplan_message "ranges" "3: ranges: ranges must be sorted, disjoint and not adjacent$EI"
 echo "$XF $XS -" | xplan_message "sha256 without ranges" "3: expect-file takes a sha256 and its ranges, or \"-\" for both$EI"
 echo "$N" | xplan_message "ns in a validate-only plan" "3: ns in a validate-only plan (only expect-* may follow expect-root)$EI"
-echo "expect-missing /a" | plan_message "expect-* in a mount plan" \
-	"4: expect-missing in a mount plan (expect-* belongs to a plan that starts with expect-root)$EI"
+echo "expect-missing /a" | plan_message "expect-* in a mount plan without expect-root" \
+	"4: expect-missing in a mount plan without expect-root (expect-* follow expect-root, right after root)$EI"
+printf 'mkdir /a 0755\n%s\n' "$XR" | plan_message "expect-root after a mount directive" \
+	"5: expect-root in a mount plan must come right after root$EI"
+printf '%s\nmkdir /a 0755\nexpect-missing /a\n' "$XR" | plan_message "expect-* after a mount directive" \
+	"6: expect-missing after a mount directive (expect-* come before any other directive)$EI"
+printf '%s\n%s\n' "$XR" "$XR" | plan_message "duplicate expect-root in a mount plan" "5: duplicate expect-root directive$EI"
 
 ns_error() { # NAME WANT-EXIT plan-on-stdin
 	cat >"$P"
