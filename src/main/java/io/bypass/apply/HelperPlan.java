@@ -32,10 +32,24 @@ public final class HelperPlan {
      * @param ldconfig the host's ldconfig
      */
     public static String render(Plan plan, int pid, String rootfs, String ldSoConf, String ldconfig) {
+        return render(plan, pid, rootfs, ldSoConf, ldconfig, null);
+    }
+
+    /**
+     * @param expectations a decision-cache hit's files, checked by the helper in the hook's
+     *                     namespace before it does anything (exit 17 when one no longer holds);
+     *                     null for none
+     */
+    public static String render(Plan plan, int pid, String rootfs, String ldSoConf, String ldconfig,
+                                List<FileIdentity> expectations) {
         List<String> lines = new ArrayList<>();
         lines.add(HEADER);
         lines.add("ns " + pid);
         lines.add("root " + encode(rootfs));
+        if (expectations != null) {
+            String e = renderExpectations(rootfs, expectations);
+            lines.add(e.substring(HEADER.length() + 1, e.length() - 1));
+        }
         boolean adds = plan.libraryDir() != null;
         for (Plan.Mount m : plan.mounts()) {
             if (m.kind() != Plan.Mount.Kind.ADD) {

@@ -44,6 +44,14 @@ public final class HookApplier {
     }
 
     public void apply(Plan plan, ContainerProfile profile, int pid, String containerId) {
+        apply(plan, profile, pid, containerId, null);
+    }
+
+    /**
+     * @param expectations a cache hit's files for the helper to re-check first (null: none)
+     * @throws StaleEntry when one no longer holds: the helper then changed nothing
+     */
+    public void apply(Plan plan, ContainerProfile profile, int pid, String containerId, List<FileIdentity> expectations) {
         if (pid <= 0) {
             throw BypassException.badInput("hook: the container state has no pid; run bypass at the prestart or createRuntime stage");
         }
@@ -66,7 +74,7 @@ public final class HookApplier {
                 Files.setPosixFilePermissions(confFile, PosixFilePermissions.fromString("rw-r--r--"));
                 conf = confFile.toString();
             }
-            String helperPlan = HelperPlan.render(plan, pid, profile.rootfs(), conf, ldconfig.toString());
+            String helperPlan = HelperPlan.render(plan, pid, profile.rootfs(), conf, ldconfig.toString(), expectations);
             // What the helper will create in the rootfs on disk is noted before and recorded after
             // it ran (whatever its outcome), so that poststop can remove it.
             CreatedTargets.Tracking tracking = created == null ? null : created.begin(containerId, pid, profile.rootfs());
@@ -74,6 +82,9 @@ public final class HookApplier {
             if (tracking != null) {
                 // Whatever the outcome: after a failure these are what its rollback could not remove.
                 tracking.finish(onImage(run.created(), plan));
+            }
+            if (run.exit() == HELPER_STALE && expectations != null) {
+                throw new StaleEntry(stripped(run.lastLine()));
             }
             requireSuccess(run, containerId);
         } catch (IOException e) {
@@ -135,12 +146,28 @@ public final class HookApplier {
             if (r.exit() == 0) {
                 return null;
             }
-            String prefix = "bypass-mount-helper: ";
-            String line = r.lastLine().startsWith(prefix) ? r.lastLine().substring(prefix.length()) : r.lastLine();
+            String line = stripped(r.lastLine());
             return r.exit() == HELPER_STALE ? line : "the mount helper could not re-check the files (exit status "
                     + r.exit() + "): " + line;
         } catch (IOException | BypassException e) {
             return "the mount helper could not re-check the files: " + e.getMessage();
+        }
+    }
+
+    private static String stripped(String helperLine) {
+        String prefix = "bypass-mount-helper: ";
+        return helperLine.startsWith(prefix) ? helperLine.substring(prefix.length()) : helperLine;
+    }
+
+    /**
+     * A cache hit's files changed since its entry was written: the helper checked them before
+     * anything else and changed nothing, so the caller decides afresh.
+     */
+    public static final class StaleEntry extends BypassException {
+        private static final long serialVersionUID = 1L;
+
+        StaleEntry(String why) {
+            super(ExitCodes.INTERNAL, "the decision cache's entry no longer holds: " + why);
         }
     }
 

@@ -69,8 +69,11 @@ public final class CachedDecision {
      * @param sources the registered files the plan mounts, for {@link Verifier#quickCheckSources}
      * @param cache   "hit", "waited-hit", "computed", "computed-after-timeout" or "off"
      * @param note    why the cache was not used or written (a miss' reason, a store error), or null
+     * @param unchecked a hit's files not yet re-checked (the checker deferred them to the apply
+     *                step), else null
      */
-    public record Decision(Plan plan, ContainerProfile profile, List<Verifier.Source> sources, String cache, String note) {
+    public record Decision(Plan plan, ContainerProfile profile, List<Verifier.Source> sources, String cache, String note,
+                           List<FileIdentity> unchecked) {
         /** What the audit line says of the cache, e.g. "cache=hit". */
         public String auditNote() {
             return "cache=" + cache;
@@ -86,6 +89,16 @@ public final class CachedDecision {
     @FunctionalInterface
     public interface Checker {
         String problem(Path rootfs, List<FileIdentity> files);
+
+        /**
+         * Whether a hit that injects may leave the check to the apply step: the hook's helper
+         * checks the files first in the same run that mounts (one spawn), and fails with
+         * {@code StaleEntry} having done nothing. Only when the key has one variant (with
+         * several, the check is what picks the valid one).
+         */
+        default boolean defersInject() {
+            return false;
+        }
     }
 
     private CachedDecision() {
@@ -123,7 +136,8 @@ public final class CachedDecision {
                                    Checker checker) {
         if (checker != null) {
             Path rootfs = ContainerRoot.realDir(req.rootfs());
-            return decide(cache, key, db, req, wait, new CheckerValidator(checker, rootfs), rootfs);
+            boolean defer = checker.defersInject() && cache.presentVariants(key) == 1;
+            return decide(cache, key, db, req, wait, new CheckerValidator(checker, rootfs, defer), rootfs);
         }
         try (ContainerRoot root = ContainerRoot.open(req.rootfs())) {
             return decide(cache, key, db, req, wait, cache.filesValidator(new RootReader(root)), root.hostDir());
@@ -134,14 +148,32 @@ public final class CachedDecision {
     private static final class CheckerValidator implements DecisionCache.Validator {
         private final Checker checker;
         private final Path rootfs;
+        private final boolean deferInject;
+        /** The entry accepted unchecked (an injecting plan left to the apply step), and its payload decoded. */
+        DecisionCache.Entry deferred;
+        Stored deferredPayload;
 
-        CheckerValidator(Checker checker, Path rootfs) {
+        CheckerValidator(Checker checker, Path rootfs, boolean deferInject) {
             this.checker = checker;
             this.rootfs = rootfs;
+            this.deferInject = deferInject;
         }
 
         @Override
         public String problem(DecisionCache.Entry entry) {
+            deferred = null;
+            if (deferInject) {
+                try {
+                    Stored s = Stored.decode(entry.payload());
+                    if (s.plan.verdict() == Plan.Verdict.INJECT) {
+                        deferred = entry;
+                        deferredPayload = s;
+                        return null;
+                    }
+                } catch (RuntimeException e) {
+                    // Checked now, and its payload rejected below like any other.
+                }
+            }
             return checker.problem(rootfs, entry.files());
         }
     }
@@ -162,11 +194,13 @@ public final class CachedDecision {
                 + r.waitedNanos() / 1_000_000 + " ms)" + (note == null ? "" : ": " + note)
                 + (computing.uncacheable != null ? "; not cacheable: " + computing.uncacheable : ""));
         if (computing.result != null) {
-            return new Decision(computing.result.plan(), computing.result.profile(), computing.sources, outcome, note);
+            return new Decision(computing.result.plan(), computing.result.profile(), computing.sources, outcome, note, null);
         }
+        CheckerValidator deferring = validator instanceof CheckerValidator cv && cv.deferred != null
+                && cv.deferred.payload() == r.payload() ? cv : null;
         Stored s;
         try {
-            s = Stored.decode(r.payload());
+            s = deferring != null ? deferring.deferredPayload : Stored.decode(r.payload());
         } catch (RuntimeException e) {
             // An entry this build wrote and the checksum vouched for: only a bug gets here.
             // Decide afresh rather than trust it.
@@ -176,7 +210,7 @@ public final class CachedDecision {
         ContainerProfile profile = new ContainerProfile(hostDir.toString(), "ELF64", System.getProperty("os.arch"),
                 new ContainerProfile.Libc("unknown", null, null, List.of()), s.hasLdCache, s.loaderDirs, Map.of(), null,
                 null, null, null, req.annotations(), req.env(), List.of());
-        return new Decision(s.plan, profile, s.sources, outcome, note);
+        return new Decision(s.plan, profile, s.sources, outcome, note, deferring == null ? null : deferring.deferred.files());
     }
 
     /**
@@ -205,7 +239,7 @@ public final class CachedDecision {
     private static Decision compute(Database db, Request req, String outcome, String note) {
         Computing c = new Computing(db, req);
         c.run(null);
-        return new Decision(c.result.plan(), c.result.profile(), c.sources, outcome, note);
+        return new Decision(c.result.plan(), c.result.profile(), c.sources, outcome, note, null);
     }
 
     /** Profile and plan on a miss, the lookups recorded; the result is kept for the caller. */

@@ -248,6 +248,18 @@ public final class DecisionCache {
 
     // ---------------------------------------------------------------- lookup
 
+    /** How many variant files key has now (0 to the variants option), whether valid or not. */
+    public int presentVariants(String key) {
+        requireKey(key);
+        int n = 0;
+        for (int v = 0; v < options.variants; v++) {
+            if (Files.exists(entryPath(key, v), LinkOption.NOFOLLOW_LINKS)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** The first variant of key that parses and that the validator accepts; empty when none. */
     public Optional<Entry> lookup(String key, Validator validator) {
         requireKey(key);

@@ -5,6 +5,8 @@ import io.bypass.ExitCodes;
 import io.bypass.apply.ConfigEditor;
 import io.bypass.apply.CreatedTargets;
 import io.bypass.apply.HookApplier;
+import io.bypass.cache.CachedDecision;
+import io.bypass.cache.FileIdentity;
 import io.bypass.front.Decision;
 import io.bypass.front.Front;
 import io.bypass.front.Mode;
@@ -24,6 +26,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -71,11 +74,22 @@ final class HookCommand implements Callable<Integer> {
                     if (decision.verdict() == Plan.Verdict.INJECT) {
                         new HookApplier(helperOf(site), site.config().ldconfig(), Path.of("/run/bypass"),
                                 new CreatedTargets(stateDir(), err))
-                                .apply(decision.plan(), decision.result().profile(), state.pid(), state.id());
+                                .apply(decision.plan(), decision.result().profile(), state.pid(), state.id(), decision.unchecked());
                     }
                 },
-                // A cache hit re-checks its files through the helper: no JNA, no ELF parsing here.
-                (rootfs, files) -> HookApplier.verify(helperOf(site), rootfs, files));
+                // A cache hit re-checks its files through the helper: no JNA, no ELF parsing here;
+                // one that injects leaves it to the helper run that mounts (one spawn).
+                new CachedDecision.Checker() {
+                    @Override
+                    public String problem(Path rootfs, List<FileIdentity> files) {
+                        return HookApplier.verify(helperOf(site), rootfs, files);
+                    }
+
+                    @Override
+                    public boolean defersInject() {
+                        return true;
+                    }
+                });
         if (d.refused()) {
             err.println(d.refusalLine());
             return ExitCodes.REFUSED;

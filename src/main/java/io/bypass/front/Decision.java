@@ -19,12 +19,14 @@ import java.util.List;
  * @param cacheNote how the node's decision cache served the hook ("cache=hit", ...), or null
  * @param sources the registered files the plan mounts with their registered size and mtime (from
  *                the cache entry on a hit), or null to take them from the bundles
+ * @param unchecked a cache hit's container files the apply step must re-check before it changes
+ *                anything (the hook's helper does, in the run that mounts), or null
  */
 public record Decision(Plan plan, Engine.Result result, boolean skipped, String cacheNote,
-                       List<io.bypass.db.Verifier.Source> sources) {
+                       List<io.bypass.db.Verifier.Source> sources, List<io.bypass.cache.FileIdentity> unchecked) {
 
     public Decision(Plan plan, Engine.Result result, boolean skipped) {
-        this(plan, result, skipped, null, null);
+        this(plan, result, skipped, null, null, null);
     }
 
     static Decision shortCut(Finding why) {

@@ -113,13 +113,7 @@ public final class Front {
         }
         Decision d;
         if (mode == Mode.HOOK) {
-            // Through the node's decision cache (docs/cache.md): a hit reads no database entry and
-            // parses no ELF file; the freshness check and the apply run as for a fresh decision.
-            CachedDecision.Decision c = CachedDecision.decide(site.database(), site.configFile(),
-                    new CachedDecision.Request(req.rootfs(), req.annotations(), req.env(), req.args(), req.stageOrMode(),
-                            mode.id(), site.policy()), System.getenv(), checker);
-            d = new Decision(c.plan(), new Engine.Result(c.profile(), c.plan(), List.of()), false, c.auditNote(),
-                    c.sources());
+            d = cached(site, req, checker);
         } else {
             // --exec names the program; otherwise the container's whole command line is read.
             List<String> args = req.exec() != null ? List.of(req.exec()) : req.args();
@@ -137,7 +131,20 @@ public final class Front {
         }
         if (apply != null && d.verdict() != Plan.Verdict.NONE) {
             try {
-                apply.apply(d);
+                try {
+                    apply.apply(d);
+                } catch (HookApplier.StaleEntry stale) {
+                    // The hit's files changed since its entry was written; the helper checked them
+                    // first and did nothing. Decide again, checking every entry now, and apply that.
+                    CachedDecision.Checker now = checker::problem;
+                    d = cached(site, req, now);
+                    if (d.verdict() == Plan.Verdict.INJECT) {
+                        requireFresh(d);
+                    }
+                    if (d.verdict() != Plan.Verdict.NONE) {
+                        apply.apply(d);
+                    }
+                }
             } catch (HookApplier.PartialApply e) {
                 // Half applied: never skipped (the container must not start half-edited); kept as it is.
                 throw e;
@@ -146,6 +153,19 @@ public final class Front {
             }
         }
         return d;
+    }
+
+    /**
+     * The hook's decision through the node's decision cache (docs/cache.md): a hit reads no
+     * database entry and parses no ELF file; the freshness check and the apply run as for a fresh
+     * decision.
+     */
+    private static Decision cached(Site site, Request req, CachedDecision.Checker checker) {
+        CachedDecision.Decision c = CachedDecision.decide(site.database(), site.configFile(),
+                new CachedDecision.Request(req.rootfs(), req.annotations(), req.env(), req.args(), req.stageOrMode(),
+                        req.mode().id(), site.policy()), System.getenv(), checker);
+        return new Decision(c.plan(), new Engine.Result(c.profile(), c.plan(), List.of()), false, c.auditNote(), c.sources(),
+                c.unchecked());
     }
 
     /** Every file to be mounted is still the one registered (size, mtime): the host may have been updated. */

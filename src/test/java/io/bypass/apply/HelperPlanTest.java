@@ -85,4 +85,16 @@ class HelperPlanTest {
                 "expect-link /bin 4 7 10 777 -") + "\n",
                 HelperPlan.renderExpectations("/var/lib/my rootfs", files));
     }
+
+    /** A hit that injects: its expectations right after root, checked by the helper before anything else. */
+    @Test
+    void aMountPlanCarriesAHitsExpectationsAfterRoot() {
+        Plan plan = new Plan(Plan.Verdict.INJECT, List.of(), List.of("m"), List.of(
+                new Plan.Mount("/h/libmpich.so.12", "/usr/lib/libmpich.so.12", Plan.Mount.Kind.REPLACE, true, "m", "libmpich.so.12")),
+                List.of(), List.of(), null);
+        String text = HelperPlan.render(plan, 7, "/r", null, "/sbin/ldconfig", List.of(FileIdentity.missing("/etc/ld.so.preload")));
+        assertEquals(String.join("\n", "bypass-plan 1", "ns 7", "root /r", "expect-root /r", "expect-missing /etc/ld.so.preload",
+                "bind /h/libmpich.so.12 /usr/lib/libmpich.so.12 ro") + "\n", text);
+        assertEquals(HelperPlan.render(plan, 7, "/r", null, "/sbin/ldconfig"), HelperPlan.render(plan, 7, "/r", null, "/sbin/ldconfig", null));
+    }
 }
