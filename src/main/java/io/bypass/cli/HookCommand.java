@@ -127,6 +127,11 @@ final class HookCommand implements Callable<Integer> {
 
     /** The container's config with the runtime's annotations over its own. */
     static Request request(OciState state, String stage) {
+        if (io.bypass.plan.OptOut.optedOut(state.annotations())) {
+            // The runtime's state carries the config's annotations and wins over them: a container
+            // that opts out costs no config.json read (its rootfs, env and args are never looked at).
+            return new Request(Mode.HOOK, stage, state.id(), null, state.annotations(), Map.of(), List.of(), null, false);
+        }
         OciConfig oci = OciConfig.read(Path.of(state.bundle()));
         Map<String, String> annotations = new LinkedHashMap<>(oci.annotations());
         annotations.putAll(state.annotations());

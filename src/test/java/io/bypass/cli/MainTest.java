@@ -57,4 +57,21 @@ class MainTest {
         assertEquals(2, r.code());
         assertTrue(r.err().contains("not an ELF file"), r.err());
     }
+
+    /** The runtime's state carries the config's annotations: an opted-out hook needs no config.json at all. */
+    @Test
+    void aContainerOptedOutInTheStateCostsNoConfigRead() throws Exception {
+        Path bundle = java.nio.file.Files.createDirectories(tmp.resolve("bundle"));   // no config.json in it
+        Path state = tmp.resolve("state.json");
+        java.nio.file.Files.writeString(state, "{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"creating\",\"pid\":1,"
+                + "\"bundle\":\"" + bundle + "\",\"annotations\":{\"org.supercontainers.bypass.enabled\":\"false\"}}");
+        java.nio.file.Files.createDirectories(tmp.resolve("db"));
+        Run r = run("--db", tmp.resolve("db").toString(), "--config", tmp.resolve("none.json").toString(), "hook",
+                "--state", state.toString());
+        assertEquals(0, r.code(), r.err());
+        java.nio.file.Files.writeString(state, java.nio.file.Files.readString(state).replace("\"false\"", "\"true\""));
+        Run enabled = run("--db", tmp.resolve("db").toString(), "--config", tmp.resolve("none.json").toString(), "hook",
+                "--state", state.toString());
+        assertTrue(enabled.err().contains("config.json"), "not opted out: the config is read (and missing here): " + enabled.err());
+    }
 }
