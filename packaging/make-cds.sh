@@ -50,7 +50,7 @@ fi
 rm -rf "$out/jna/com"
 train() {
     "$java" "$@" -Djna.boot.library.path="$out/jna" -Djna.nounpack=true -Djna.nosys=true -Dbypass.helper="$helper" \
-        -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -cp "$jar" io.bypass.cli.Main \
+        -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmn8m -XX:-UsePerfData -cp "$jar" io.bypass.cli.Main \
         --db "$work/db" --config "$work/no-config.json" train --state "$work/state.json" --rootfs "$work/rootfs" --exec /usr/bin/true >/dev/null 2>&1
 }
 feature=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')

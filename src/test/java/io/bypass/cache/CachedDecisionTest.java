@@ -32,15 +32,7 @@ class CachedDecisionTest {
     @BeforeEach
     void image() throws IOException {
         rootfs = Files.createDirectories(tmp.resolve("rootfs"));
-        Path dir = Files.createDirectories(rootfs.resolve("usr/lib"));
-        lib = dir.resolve("libx.so.1.2");
-        byte[] b = new byte[8192];
-        for (int i = 0; i < b.length; i++) {
-            b[i] = (byte) (i * 7);
-        }
-        Files.write(lib, b);
-        Files.createSymbolicLink(dir.resolve("libx.so.1"), Path.of("libx.so.1.2"));
-        Files.createSymbolicLink(rootfs.resolve("lib"), Path.of("usr/lib"));
+        lib = SmallImage.build(rootfs);
     }
 
     private CachedDecision.Request request(Path root, Map<String, String> ann) {
