@@ -66,6 +66,8 @@ final class TrainCommand implements Callable<Integer> {
                     ? null : (root, files) -> HookApplier.verify(Path.of(helper), root, files);
             sink.println(CachedDecision.train(main.database(), rootfs, exec, dir.resolve("c"), checker));
             trainRecords(dir.resolve("state"), ContainerRoot.realDir(rootfs).toString(), sink);
+            // The freshness check of a hit's sources, whatever the training bundle mounts.
+            io.bypass.db.Verifier.quickCheckSources(List.of(new io.bypass.db.Verifier.Source("training", "/nonexistent", 0, 0)));
             // A hit's payload holds a plan with mounts, which the training image may not need.
             Plan sample = new Plan(Plan.Verdict.INJECT, List.of(), List.of("training"), List.of(new Plan.Mount(
                     "/host/libx.so.1", "/usr/lib/libx.so.1", Plan.Mount.Kind.REPLACE, true, "training", "libx.so.1")),
