@@ -21,6 +21,8 @@
 #   tests/bench-hook.sh [--runs N] [--burst N] [--cache DIR] [--no-burst]
 #     --runs N     timed rounds (default 15), after 2 warm-up rounds
 #     --burst N    containers of the burst (default 64; 0 or --no-burst: none)
+#     --wait MS    how long a rank waits for another's entry (BYPASS_CACHE_WAIT_MS in the hook's
+#                  env; default: bypass' own)
 #     --cache DIR  the decision cache bypass uses (default /var/cache/bypass/decisions); it is
 #                  handed to the hook as BYPASS_CACHE in the hook's env, and emptied (its
 #                  entries/ only) before each cold run and each bypass burst
@@ -33,15 +35,16 @@ set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 need_root
 
-runs=15 burst=64 cache=/var/cache/bypass/decisions
+runs=15 burst=64 cache=/var/cache/bypass/decisions wait=
 while [ $# -gt 0 ]; do
     case $1 in
         --runs) runs=${2:?}; shift 2 ;;
         --burst) burst=${2:?}; shift 2 ;;
         --no-burst) burst=0; shift ;;
         --cache) cache=${2:?}; shift 2 ;;
+        --wait) wait=${2:?}; shift 2 ;;
         [0-9]*) runs=$1; shift ;;   # the old form: bench-hook.sh RUNS
-        *) echo "usage: bench-hook.sh [--runs N] [--burst N] [--cache DIR] [--no-burst]" >&2; exit 2 ;;
+        *) echo "usage: bench-hook.sh [--runs N] [--burst N] [--cache DIR] [--wait MS] [--no-burst]" >&2; exit 2 ;;
     esac
 done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench-hook.sh: --runs needs a positive number" >&2; exit 2; }
@@ -101,8 +104,8 @@ hook_json() {
     case $1 in
         none) echo '[]' ;;
         floor) jq -n --arg p "$FLOOR/floor-hook" '[{"path": $p, "args": ["floor-hook"]}]' ;;
-        bypass) jq -n --arg p "$launcher" --arg db "$DB" --arg c "BYPASS_CACHE=$cache" \
-            '[{"path": $p, "args": ["bypass", "--db", $db, "hook"], "env": [$c]}]' ;;
+        bypass) jq -n --arg p "$launcher" --arg db "$DB" --arg c "BYPASS_CACHE=$cache" --arg w "$wait" \
+            '[{"path": $p, "args": ["bypass", "--db", $db, "hook"], "env": ([$c] + (if $w == "" then [] else ["BYPASS_CACHE_WAIT_MS=" + $w] end))}]' ;;
     esac
 }
 set_hooks() { # DIR KIND
