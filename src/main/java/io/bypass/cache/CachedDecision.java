@@ -33,9 +33,10 @@ import java.util.Optional;
  * the owner of the rootfs, the request); the entry holds the plan, the parts of the profile the
  * applier needs (loader directories, whether the image has an ld.so.cache), the registered
  * sources' facts for the freshness check, and the identity of every container file the profile
- * rests on. A hit re-resolves and re-stats those files through a {@link ContainerRoot} of the
- * container being started and re-hashes the bytes the profile parsed; it reads no database entry
- * and parses no ELF file. A miss computes (profile and plan) with the lookups recorded, and
+ * rests on. A hit re-resolves and re-stats those files inside the rootfs of the container being
+ * started and re-hashes the bytes the profile parsed, through the {@link Checker} the front gives
+ * (the hook's is its mount helper, so no JNA in this JVM) or else a {@link ContainerRoot}; it
+ * reads no database entry and parses no ELF file. A miss computes (profile and plan) with the lookups recorded, and
  * stores; ranks of one job that miss together wait for the first one's entry
  * ({@link DecisionCache#getOrCompute}). Failures of the cache never fail a decision: a cache that
  * cannot be opened or written is a note in the trace and the audit.
