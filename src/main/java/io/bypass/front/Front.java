@@ -121,6 +121,19 @@ public final class Front {
                     mode == Mode.CHECK, site.policy());
             d = new Decision(r.plan(), r, false);
         }
+        try {
+            return settle(site, mode, d, apply);
+        } catch (HookApplier.StaleEntry stale) {
+            // A cache hit whose files changed since its entry was written: the helper checked them
+            // first and did nothing. Decide again, now checking every entry before it is used (a
+            // decision without unchecked files, so this cannot come back), and settle that.
+            CachedDecision.Checker now = checker::problem;
+            return settle(site, mode, cached(site, req, now), apply);
+        }
+    }
+
+    /** What follows every decision: the site's onError for a budget-stopped profile, the freshness check, the apply. */
+    private static Decision settle(Site site, Mode mode, Decision d, Apply apply) {
         if (d.refused() && mode.startsContainer() && FindingCode.PROFILE_BUDGET.id().equals(d.firstError().code())
                 && site.config().onError() == SiteConfig.OnError.SKIP) {
             // Not a verdict on the image but bypass giving up on it: the site's onError decides.
@@ -131,22 +144,10 @@ public final class Front {
         }
         if (apply != null && d.verdict() != Plan.Verdict.NONE) {
             try {
-                try {
-                    apply.apply(d);
-                } catch (HookApplier.StaleEntry stale) {
-                    // The hit's files changed since its entry was written; the helper checked them
-                    // first and did nothing. Decide again, checking every entry now, and apply that.
-                    CachedDecision.Checker now = checker::problem;
-                    d = cached(site, req, now);
-                    if (d.verdict() == Plan.Verdict.INJECT) {
-                        requireFresh(d);
-                    }
-                    if (d.verdict() != Plan.Verdict.NONE) {
-                        apply.apply(d);
-                    }
-                }
-            } catch (HookApplier.PartialApply e) {
-                // Half applied: never skipped (the container must not start half-edited); kept as it is.
+                apply.apply(d);
+            } catch (HookApplier.StaleEntry | HookApplier.PartialApply e) {
+                // Stale: nothing was done, the caller decides again. Half applied: never skipped
+                // (the container must not start half-edited). Both kept as they are.
                 throw e;
             } catch (BypassException e) {
                 throw e.withCode(FindingCode.APPLY_FAILED);
