@@ -47,8 +47,7 @@ public final class HelperPlan {
         lines.add("ns " + pid);
         lines.add("root " + encode(rootfs));
         if (expectations != null) {
-            String e = renderExpectations(rootfs, expectations);
-            lines.add(e.substring(HEADER.length() + 1, e.length() - 1));
+            expectationLines(lines, rootfs, expectations);
         }
         boolean adds = plan.libraryDir() != null;
         for (Plan.Mount m : plan.mounts()) {
@@ -81,9 +80,17 @@ public final class HelperPlan {
      * exits 17 at the first that no longer holds. It joins no namespace and changes nothing.
      */
     public static String renderExpectations(String rootfs, List<FileIdentity> files) {
-        StringBuilder sb = new StringBuilder(64 + files.size() * 120);
-        sb.append(HEADER).append('\n').append("expect-root ").append(encode(rootfs)).append('\n');
+        List<String> lines = new ArrayList<>(files.size() + 2);
+        lines.add(HEADER);
+        expectationLines(lines, rootfs, files);
+        return String.join("\n", lines) + "\n";
+    }
+
+    /** expect-root, then one expect-* line per identity (the same in a mount plan, after root). */
+    private static void expectationLines(List<String> lines, String rootfs, List<FileIdentity> files) {
+        lines.add("expect-root " + encode(rootfs));
         for (FileIdentity f : files) {
+            StringBuilder sb = new StringBuilder(120);
             switch (f.type()) {
                 case FileIdentity.MISSING -> sb.append("expect-missing ").append(encode(f.path()));
                 case FileIdentity.RESOLVE -> sb.append("expect-resolve ").append(encode(f.path()))
@@ -105,9 +112,8 @@ public final class HelperPlan {
                     }
                 }
             }
-            sb.append('\n');
+            lines.add(sb.toString());
         }
-        return sb.toString();
     }
 
     /**

@@ -75,8 +75,8 @@ public final class HookApplier {
                 conf = confFile.toString();
             }
             String helperPlan = HelperPlan.render(plan, pid, profile.rootfs(), conf, ldconfig.toString(), expectations);
-            // What the helper will create in the rootfs on disk is noted before and recorded after
-            // it ran (whatever its outcome), so that poststop can remove it.
+            // This container's record is written before the helper runs, and what the helper
+            // reports it made is added after (whatever its outcome), so that poststop can remove it.
             CreatedTargets.Tracking tracking = created == null ? null : created.begin(containerId, pid, profile.rootfs());
             HelperRun run = spawn(helper, helperPlan);
             if (tracking != null) {
@@ -131,7 +131,7 @@ public final class HookApplier {
         return out;
     }
 
-    /** The helper's exit status for a validate-only plan whose expectations do not all hold. */
+    /** The helper's exit status when a plan's expectations do not all hold (it then did nothing). */
     static final int HELPER_STALE = 17;
 
     /**
@@ -198,7 +198,6 @@ public final class HookApplier {
         env.clear();
         env.put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
         env.put("LC_ALL", "C");
-        pb.redirectErrorStream(false);
         Process p = pb.start();
         try (OutputStream in = p.getOutputStream()) {
             in.write(planText.getBytes(StandardCharsets.UTF_8));
