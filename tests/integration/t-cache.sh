@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The decision cache under real runc (docs/cache.md): a cold then a warm start of the Debian 13
 # MPI container both run on the host MPICH 4.0.2, the audit says computed then hit; an image file
-# changed in place (its size and mtime put back) invalidates; a refused image stays refused on a
+# changed in place (its size and mtime put back) invalidates, also when the key has one entry and
+# the check rides in the helper run that mounts; a refused image stays refused on a
 # warm cache, with the same reason, and a forced bind of the host library into it really fails;
 # 8 containers of one image on their own overlay mounts, started at once, compute once; `db
 # register`/`db remove` and a configuration change invalidate.
@@ -20,10 +21,11 @@ mkdir -p -m 0700 "$TEST_TMP/cache"
 echo "{\"audit\": {\"file\": \"$AUDIT\"}}" > "$CONF"
 chmod 0644 "$CONF"
 
-# hooked ROOTFS DIR: a bundle running /app/mpi_hello under bypass with this test's cache and config
+# hooked ROOTFS DIR [CACHE]: a bundle running /app/mpi_hello under bypass with this test's cache
+# (or CACHE) and config
 hooked() {
     make_bundle "$1" "$2" /app/mpi_hello
-    _it_jq "$2/config.json" --arg p "$BYPASS" --arg db "$DB" --arg conf "$CONF" --arg c "BYPASS_CACHE=$CACHE" '
+    _it_jq "$2/config.json" --arg p "$BYPASS" --arg db "$DB" --arg conf "$CONF" --arg c "BYPASS_CACHE=${3:-$CACHE}" '
         .hooks.createRuntime = [{"path": $p, "args": ["bypass", "--db", $db, "--config", $conf, "hook"],
                                  "env": [$c, "BYPASS_CACHE_WAIT_MS=30000"]}]'
 }
@@ -79,6 +81,29 @@ assert_eq "$(mpich_version "$RUN_OUT")" "4.0.2" "a directory appeared: still run
 assert_eq "$(last_cache)" "computed" "a directory appeared at a path the profile found missing: computed again"
 runc_run "$TEST_TMP/copy"
 assert_eq "$(last_cache)" "hit" "a directory appeared, warm again: hit"
+
+# --- the same edit when the key has one entry: the helper run that mounts checks it first --------
+# (an injecting hit's files ride in the mount plan; a 17 there means nothing was done, and the
+# hook decides again and mounts what that says)
+ONE=$TEST_TMP/trixie-one
+cp -a "$TRIXIE" "$ONE"
+hooked "$ONE" "$TEST_TMP/one" "$TEST_TMP/cache/one"
+runc_run "$TEST_TMP/one"
+assert_eq "$(last_cache)" "computed" "one entry: cold, computed"
+runc_run "$TEST_TMP/one"
+assert_eq "$(last_cache)" "hit" "one entry: warm, hit"
+lib1=$(readlink -f "$ONE/usr/lib/x86_64-linux-gnu/libmpich.so.12")
+printf '\001' | dd of="$lib1" bs=1 seek=10 conv=notrunc status=none
+touch -r "$TRIXIE/usr/lib/x86_64-linux-gnu/$(basename "$lib1")" "$lib1"
+runc_run "$TEST_TMP/one"
+assert_eq "$RUN_RC" 0 "one entry, edited: the container starts"
+assert_eq "$(mpich_version "$RUN_OUT")" "4.0.2" "one entry, edited: runs on the host MPICH"
+assert_eq "$(last_cache)" "computed" "one entry, edited: the mount run found it stale, computed again"
+# The old entry stays, another variant (still right for containers of the unedited image).
+assert_eq "$(find "$TEST_TMP/cache/one/entries" -type f | wc -l)" 2 "one entry, edited: the new decision is a second variant"
+runc_run "$TEST_TMP/one"
+assert_eq "$(last_cache)" "hit" "one entry, edited, warm again: hit (two variants: checked before the plan is chosen)"
+assert_eq "$(mpich_version "$RUN_OUT")" "4.0.2" "one entry, edited, warm again: the host MPICH"
 
 # --- a refused image stays refused on a warm cache -----------------------------------------------
 hooked "$BULLSEYE" "$TEST_TMP/bullseye"
