@@ -93,6 +93,8 @@ int stat_fd(int fd, struct bp_statx *sx)
 	sx->stx_mode = (uint16_t)st.st_mode;
 	sx->stx_ino = st.st_ino;
 	sx->stx_size = (uint64_t)st.st_size;
+	sx->stx_mtime.tv_sec = st.st_mtim.tv_sec;
+	sx->stx_mtime.tv_nsec = (uint32_t)st.st_mtim.tv_nsec;
 	sx->stx_dev_major = major(st.st_dev);
 	sx->stx_dev_minor = minor(st.st_dev);
 	return 0;
