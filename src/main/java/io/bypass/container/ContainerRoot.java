@@ -552,20 +552,34 @@ public final class ContainerRoot implements AutoCloseable {
 
     /** The entries of a container directory (symlinks to it followed), sorted by name; see {@link #list}. */
     public List<DirEntry> listEntries(String dir) {
+        Listing l = listing(dir);
+        return l == null ? List.of() : l.entries();
+    }
+
+    /** A directory's canonical path and its entries, sorted by name. */
+    public record Listing(String path, List<DirEntry> entries) {
+    }
+
+    /**
+     * Like {@link #listEntries}, with the canonical path of the directory listed (two names of one
+     * directory, /lib and /usr/lib in a merged /usr, list the same entries); null when the path is
+     * missing or not a directory.
+     */
+    public Listing listing(String dir) {
         checkPath(dir);
         budget.lookup(dir);
         StringBuilder canonical = canonicalBuffer();
         int pathFd = dir.isEmpty() ? -1 : openPath(dir, true, canonical);
         if (pathFd < 0) {
             record(dir, true, null);
-            return List.of();
+            return null;
         }
         int fd = -1;
         try {
             Node node = nodeOf(pathFd, canonical);
             record(dir, true, node);
             if (node == null || !node.stat().isDirectory()) {
-                return List.of();
+                return null;
             }
             fd = Posix.openat(Posix.AT_FDCWD, Posix.cString("/proc/self/fd/" + pathFd),
                     Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_CLOEXEC, 0);
@@ -604,9 +618,9 @@ public final class ContainerRoot implements AutoCloseable {
                 }
                 observer.listing(node.path(), names);
             }
-            return entries;
+            return new Listing(node.path(), entries);
         } catch (LastErrorException e) {
-            return List.of();
+            return null;
         } finally {
             Posix.closeQuietly(fd);
             Posix.closeQuietly(pathFd);

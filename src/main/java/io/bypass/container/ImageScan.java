@@ -99,20 +99,25 @@ final class ImageScan {
         if (incomplete != null || dir == null || !dir.startsWith("/")) {
             return;
         }
-        String key = "F" + dir;
-        if (!visitedDirs.add(key)) {
+        if (!visitedDirs.add("F" + dir)) {
             return;
         }
-        List<ContainerRoot.DirEntry> list = list(dir);
-        if (list.isEmpty()) {
+        ContainerRoot.Listing listing = listing(dir);
+        if (listing == null || listing.entries().isEmpty()) {
             return;
         }
         searched.add(dir);
-        for (ContainerRoot.DirEntry e : list) {
+        // Another name of a directory already listed (/lib/x86_64-linux-gnu and /usr/lib/... in a
+        // merged /usr, /bin and /usr/bin): the same files, already considered.
+        if (!listing.path().equals(dir) && !visitedDirs.add("F" + listing.path())) {
+            return;
+        }
+        String canonical = listing.path();
+        for (ContainerRoot.DirEntry e : listing.entries()) {
             if (!count()) {
                 return;
             }
-            String path = (dir.endsWith("/") ? dir : dir + "/") + e.name();
+            String path = (canonical.endsWith("/") ? canonical : canonical + "/") + e.name();
             if (e.isRegularFile() || e.type() == ContainerRoot.DirEntry.DT_UNKNOWN) {
                 consider(path, e.name());
             } else if (e.isSymbolicLink() && interest.contains(e.name())) {
@@ -156,15 +161,20 @@ final class ImageScan {
     }
 
     private List<ContainerRoot.DirEntry> list(String dir) {
+        ContainerRoot.Listing l = listing(dir);
+        return l == null ? List.of() : l.entries();
+    }
+
+    private ContainerRoot.Listing listing(String dir) {
         try {
-            return root.listEntries(dir);
+            return root.listing(dir);
         } catch (ProfileBudget.Exceeded e) {
             if (!e.limit().equals("dir-entries")) {
                 throw e;   // the whole profile's budget is spent: nothing more can be decided
             }
             // One huge directory ends the walk, not the profile: the finding says what was not seen.
             stop(e.getMessage());
-            return List.of();
+            return null;
         }
     }
 
