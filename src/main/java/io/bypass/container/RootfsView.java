@@ -4,7 +4,9 @@ import io.bypass.BypassException;
 import io.bypass.elf.ElfFacts;
 import io.bypass.elf.ElfReader;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
 
@@ -16,6 +18,7 @@ public final class RootfsView implements FileView {
     static final String LD_CACHE = "/etc/ld.so.cache";
 
     private final ContainerRoot root;
+    private final Map<String, ElfRead> elfReads = new HashMap<>();
     private LdCache cache;
     private boolean cacheLoaded;
     private String cacheProblem;
@@ -33,9 +36,38 @@ public final class RootfsView implements FileView {
         return root.resolve(path).map(n -> new ViewFile(n.path(), n.stat().isRegularFile(), n.stat().isDirectory()));
     }
 
+    /**
+     * What one read of a path gave: the file, nothing, or the error; and whether its symbols were
+     * read. The loader's closure, the image scan and the consumers ask for the same files (the
+     * MPI libraries, their dependencies) by the same paths: each is read once per profile, which
+     * is also one view of it, not two that a change between the reads could make disagree.
+     */
+    private record ElfRead(Optional<ElfFile> elf, BypassException error, boolean symbolsRead) {
+    }
+
     @Override
     public Optional<ElfFile> readElf(String path, Predicate<ElfFacts> symbols) {
-        return root.read(path, f -> new ElfFile(f.path(), ElfReader.read(f, f.displayName(), symbols)));
+        ElfRead done = elfReads.get(path);
+        if (done != null) {
+            if (done.error() != null) {
+                throw done.error();
+            }
+            if (done.elf().isEmpty() || done.symbolsRead() || !symbols.test(done.elf().get().facts())) {
+                return done.elf();
+            }
+        }
+        boolean[] symbolsRead = {false};
+        Predicate<ElfFacts> asked = facts -> symbolsRead[0] = symbols.test(facts);
+        try {
+            Optional<ElfFile> elf = root.read(path, f -> new ElfFile(f.path(), ElfReader.read(f, f.displayName(), asked)));
+            elfReads.put(path, new ElfRead(elf, null, symbolsRead[0]));
+            return elf;
+        } catch (ProfileBudget.Exceeded e) {
+            throw e;
+        } catch (BypassException e) {
+            elfReads.put(path, new ElfRead(Optional.empty(), e, false));
+            throw e;
+        }
     }
 
     @Override
