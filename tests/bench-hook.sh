@@ -76,7 +76,10 @@ mkdir -p "$FLOOR/classes"
 "$javac" --release 17 -d "$FLOOR/classes" "$REPO/tests/bench/FloorHook.java"
 (cd "$FLOOR/classes" && "${javac%/javac}/jar" cf "$FLOOR/floor.jar" FloorHook.class 2>/dev/null) \
     || (cd "$FLOOR/classes" && /usr/lib/jvm/java-17-openjdk-amd64/bin/jar cf "$FLOOR/floor.jar" FloorHook.class)
-flags="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmn8m -XX:-UsePerfData -Xss1m -Dsun.reflect.inflationThreshold=2147483647"
+thp=
+read -r thp_modes < /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true
+case ${thp_modes:-} in *"[madvise]"*|*"[always]"*) thp=-XX:+UseTransparentHugePages ;; esac
+flags="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmn8m $thp -XX:-UsePerfData -Xss1m -Dsun.reflect.inflationThreshold=2147483647"
 case $archive in
     aot) echo '{}' | "$java" -XX:AOTCacheOutput="$FLOOR/floor.aot" $flags -cp "$FLOOR/floor.jar" FloorHook >/dev/null 2>&1
          share="-XX:AOTCache=$FLOOR/floor.aot" ;;
