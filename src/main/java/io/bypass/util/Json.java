@@ -176,16 +176,22 @@ public final class Json {
                 return f.textNode(p.getText());
             }
             case VALUE_NUMBER_INT -> {
-                return switch (p.getNumberType()) {
-                    case INT -> f.numberNode(p.getIntValue());
-                    case LONG -> f.numberNode(p.getLongValue());
-                    default -> f.numberNode(p.getBigIntegerValue());
-                };
+                // From the token's text, not getNumberType()/getIntValue(): those initialise
+                // jackson-core's NumberInput, which compiles a regex (a method handle spun at
+                // run time: 5 ms of every hook, for the state's "pid"). The parser has checked
+                // the literal (digits, an optional minus, at most 100 characters).
+                String text = p.getText();
+                try {
+                    long v = Long.parseLong(text);
+                    return v == (int) v ? f.numberNode((int) v) : f.numberNode(v);
+                } catch (NumberFormatException tooLong) {
+                    return f.numberNode(new java.math.BigInteger(text));
+                }
             }
             case VALUE_NUMBER_FLOAT -> {
                 // No model has a fractional number; a double never throws (5e7023333322758 is
                 // Infinity), where BigDecimal refuses such exponents with an unchecked exception.
-                return f.numberNode(p.getDoubleValue());
+                return f.numberNode(Double.parseDouble(p.getText()));
             }
             case VALUE_TRUE -> {
                 return f.booleanNode(true);
