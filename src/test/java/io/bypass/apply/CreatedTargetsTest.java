@@ -74,6 +74,17 @@ class CreatedTargetsTest {
         }
     }
 
+    /** The hand-written check agrees with the pattern it stands for. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"a", "abc-1.2_x", "+x", "-", "_", "9", ".lock", "a.", "a..b",
+            "a/b", "spa ce", "", "é", "x\n", "a*b", "A_Z-0.9+"})
+    void plainIdsAreWhatThePatternSays(String id) {
+        java.util.regex.Pattern plain = java.util.regex.Pattern.compile("[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,127}");
+        assertEquals(plain.matcher(id).matches(), CreatedTargets.plainId(id), id);
+        assertEquals(plain.matcher(id + "x".repeat(127)).matches(), CreatedTargets.plainId(id + "x".repeat(127)), id + "+127");
+        assertEquals(plain.matcher(id + "x".repeat(128)).matches(), CreatedTargets.plainId(id + "x".repeat(128)), id + "+128");
+    }
+
     /** The rootfs identity from the JDK's st_dev (glibc's encoding) agrees with statx's own fields. */
     @Test
     void rootfsIdentityAgreesWithStatx(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
