@@ -2,11 +2,6 @@ package io.bypass.util;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -34,30 +29,24 @@ import java.util.Map;
  * that every error names the file and the field, and so that no reflection is needed (GraalVM
  * native-image needs no metadata for it). Reads are bounded in size and nesting.
  *
- * <p>The tree is built from jackson-core's streaming parser and written with its generator: no
- * ObjectMapper, whose construction loads some 400 classes, which is most of a hook's start-up.
+ * <p>The tree is read by {@link JsonReader} and written with jackson-core's generator: no
+ * ObjectMapper, whose construction loads some 400 classes, which is most of a hook's start-up,
+ * and no jackson-core parser, whose initialisation is 8-9 ms of every hook.
  */
 public final class Json {
     /** Large enough for a database entry of a CUDA driver bundle; small enough to bound memory. */
     public static final long MAX_DOCUMENT_BYTES = 64L << 20;
 
-    private static final JsonFactory FACTORY = createFactory();
-    private static final int MAX_DEPTH = 64;
+    /** jackson-core's factory, for writing only: a holder, so that reading never initialises it. */
+    private static final class Factory {
+        static final JsonFactory INSTANCE = createFactory();
+    }
 
     private Json() {
     }
 
     private static JsonFactory createFactory() {
-        return JsonFactory.builder()
-                .streamReadConstraints(StreamReadConstraints.builder()
-                        .maxNestingDepth(MAX_DEPTH)
-                        .maxStringLength(1 << 20)
-                        .maxNumberLength(100)
-                        .maxDocumentLength(MAX_DOCUMENT_BYTES)
-                        .build())
-                .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-                .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
-                .build();
+        return JsonFactory.builder().build();
     }
 
     public static ObjectNode object() {
@@ -125,85 +114,12 @@ public final class Json {
         return parse(bytes, displayName);
     }
 
+    /** Parses one JSON document of UTF-8 bytes ({@link JsonReader}: strict, bounded, one-line errors). */
     public static JsonNode parse(byte[] bytes, String displayName) {
         if (bytes.length == 0) {
             throw BypassException.badInput(displayName + ": empty, expected JSON");
         }
-        try (JsonParser p = FACTORY.createParser(bytes)) {
-            JsonToken first = p.nextToken();
-            if (first == null) {
-                throw BypassException.badInput(displayName + ": empty, expected JSON");
-            }
-            JsonNode node = value(p, first, 0);
-            if (p.nextToken() != null) {
-                throw BypassException.badInput(displayName + ": not valid JSON: trailing content after the document at line "
-                        + p.currentLocation().getLineNr());
-            }
-            return node;
-        } catch (NumberFormatException | ArithmeticException e) {
-            throw BypassException.badInput(displayName + ": not valid JSON: a number out of range (" + e.getMessage() + ")");
-        } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? ""
-                    : " at line " + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr();
-            throw BypassException.badInput(displayName + ": not valid JSON" + where + ": " + oneLine(e.getOriginalMessage()));
-        } catch (IOException e) {
-            throw BypassException.badInput(displayName + ": cannot read: " + e.getMessage());
-        }
-    }
-
-    private static JsonNode value(JsonParser p, JsonToken t, int depth) throws IOException {
-        if (depth > MAX_DEPTH) {
-            throw BypassException.badInput("JSON nested deeper than " + MAX_DEPTH);
-        }
-        JsonNodeFactory f = JsonNodeFactory.instance;
-        switch (t) {
-            case START_OBJECT -> {
-                ObjectNode o = f.objectNode();
-                for (JsonToken k = p.nextToken(); k != JsonToken.END_OBJECT; k = p.nextToken()) {
-                    String name = p.currentName();
-                    o.set(name, value(p, p.nextToken(), depth + 1));
-                }
-                return o;
-            }
-            case START_ARRAY -> {
-                ArrayNode a = f.arrayNode();
-                for (JsonToken e = p.nextToken(); e != JsonToken.END_ARRAY; e = p.nextToken()) {
-                    a.add(value(p, e, depth + 1));
-                }
-                return a;
-            }
-            case VALUE_STRING -> {
-                return f.textNode(p.getText());
-            }
-            case VALUE_NUMBER_INT -> {
-                // From the token's text, not getNumberType()/getIntValue(): those initialise
-                // jackson-core's NumberInput, which compiles a regex (a method handle spun at
-                // run time: 5 ms of every hook, for the state's "pid"). The parser has checked
-                // the literal (digits, an optional minus, at most 100 characters).
-                String text = p.getText();
-                try {
-                    long v = Long.parseLong(text);
-                    return v == (int) v ? f.numberNode((int) v) : f.numberNode(v);
-                } catch (NumberFormatException tooLong) {
-                    return f.numberNode(new java.math.BigInteger(text));
-                }
-            }
-            case VALUE_NUMBER_FLOAT -> {
-                // No model has a fractional number; a double never throws (5e7023333322758 is
-                // Infinity), where BigDecimal refuses such exponents with an unchecked exception.
-                return f.numberNode(Double.parseDouble(p.getText()));
-            }
-            case VALUE_TRUE -> {
-                return f.booleanNode(true);
-            }
-            case VALUE_FALSE -> {
-                return f.booleanNode(false);
-            }
-            case VALUE_NULL -> {
-                return f.nullNode();
-            }
-            default -> throw BypassException.badInput("unexpected JSON token " + t);
-        }
+        return JsonReader.parse(bytes, displayName);
     }
 
     public static String write(JsonNode node) {
@@ -212,7 +128,7 @@ public final class Json {
 
     private static String write(JsonNode node, boolean pretty) {
         StringWriter out = new StringWriter();
-        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+        try (JsonGenerator g = Factory.INSTANCE.createGenerator(out)) {
             if (pretty) {
                 g.setPrettyPrinter(new DefaultPrettyPrinter());
             }
@@ -263,14 +179,6 @@ public final class Json {
 
     public static byte[] writeBytes(JsonNode node) {
         return write(node).getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static String oneLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 
     /**
