@@ -1,8 +1,5 @@
 package io.bypass.util;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -11,7 +8,6 @@ import io.bypass.BypassException;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -29,24 +25,16 @@ import java.util.Map;
  * that every error names the file and the field, and so that no reflection is needed (GraalVM
  * native-image needs no metadata for it). Reads are bounded in size and nesting.
  *
- * <p>The tree is read by {@link JsonReader} and written with jackson-core's generator: no
- * ObjectMapper, whose construction loads some 400 classes, which is most of a hook's start-up,
- * and no jackson-core parser, whose initialisation is 8-9 ms of every hook.
+ * <p>The tree (jackson-databind's nodes) is read by {@link JsonReader} and written here: no
+ * ObjectMapper, whose construction loads some 400 classes, and none of jackson-core's parser,
+ * generator or factory, whose initialisation was 8-9 ms of every hook and 5-6 ms more of each
+ * that writes.
  */
 public final class Json {
     /** Large enough for a database entry of a CUDA driver bundle; small enough to bound memory. */
     public static final long MAX_DOCUMENT_BYTES = 64L << 20;
 
-    /** jackson-core's factory, for writing only: a holder, so that reading never initialises it. */
-    private static final class Factory {
-        static final JsonFactory INSTANCE = createFactory();
-    }
-
     private Json() {
-    }
-
-    private static JsonFactory createFactory() {
-        return JsonFactory.builder().build();
     }
 
     public static ObjectNode object() {
@@ -126,50 +114,103 @@ public final class Json {
         return write(node, true) + "\n";
     }
 
+    /**
+     * Written by hand in the layout of jackson-core's DefaultPrettyPrinter (objects a field a line,
+     * arrays on one line, "{ }" and "[ ]" when empty) or compact: jackson-core's factory costs
+     * 5-6 ms of class initialisation, and an injecting hook writes a record for poststop.
+     * JsonWriterTest holds both layouts to jackson-core's output.
+     */
     private static String write(JsonNode node, boolean pretty) {
-        StringWriter out = new StringWriter();
-        try (JsonGenerator g = Factory.INSTANCE.createGenerator(out)) {
-            if (pretty) {
-                g.setPrettyPrinter(new DefaultPrettyPrinter());
-            }
-            emit(g, node);
-        } catch (IOException e) {
-            throw BypassException.internal("cannot write JSON: " + e.getMessage(), e);
-        }
-        return out.toString();
+        StringBuilder sb = new StringBuilder(256);
+        emit(sb, node, pretty, 0);
+        return sb.toString();
     }
 
-    private static void emit(JsonGenerator g, JsonNode n) throws IOException {
+    private static void emit(StringBuilder sb, JsonNode n, boolean pretty, int level) {
         if (n.isObject()) {
-            g.writeStartObject();
-            var it = n.fields();
-            while (it.hasNext()) {
+            if (n.isEmpty()) {
+                sb.append(pretty ? "{ }" : "{}");
+                return;
+            }
+            sb.append('{');
+            boolean first = true;
+            for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
-                g.writeFieldName(e.getKey());
-                emit(g, e.getValue());
+                if (!first) {
+                    sb.append(',');
+                }
+                first = false;
+                if (pretty) {
+                    newline(sb, level + 1);
+                }
+                string(sb, e.getKey());
+                sb.append(pretty ? " : " : ":");
+                emit(sb, e.getValue(), pretty, level + 1);
             }
-            g.writeEndObject();
+            if (pretty) {
+                newline(sb, level);
+            }
+            sb.append('}');
         } else if (n.isArray()) {
-            g.writeStartArray();
+            if (n.isEmpty()) {
+                sb.append(pretty ? "[ ]" : "[]");
+                return;
+            }
+            sb.append(pretty ? "[ " : "[");
+            boolean first = true;
             for (JsonNode e : n) {
-                emit(g, e);
+                if (!first) {
+                    sb.append(pretty ? ", " : ",");
+                }
+                first = false;
+                emit(sb, e, pretty, level);   // arrays are inline: no deeper indentation
             }
-            g.writeEndArray();
+            sb.append(pretty ? " ]" : "]");
         } else if (n.isTextual()) {
-            g.writeString(n.textValue());
+            string(sb, n.textValue());
         } else if (n.isBoolean()) {
-            g.writeBoolean(n.booleanValue());
+            sb.append(n.booleanValue());
         } else if (n.isIntegralNumber()) {
-            if (n.canConvertToLong()) {
-                g.writeNumber(n.longValue());
-            } else {
-                g.writeNumber(n.bigIntegerValue());
-            }
+            sb.append(n.canConvertToLong() ? String.valueOf(n.longValue()) : n.bigIntegerValue().toString());
         } else if (n.isNumber()) {
-            g.writeNumber(n.decimalValue());
+            sb.append(n.decimalValue().toString());
         } else {
-            g.writeNull();
+            sb.append("null");
         }
+    }
+
+    private static void newline(StringBuilder sb, int level) {
+        sb.append('\n');
+        for (int i = 0; i < level; i++) {
+            sb.append("  ");
+        }
+    }
+
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
+    /** A JSON string: quote, backslash and control characters escaped, everything else as it is. */
+    private static void string(StringBuilder sb, String s) {
+        sb.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\b' -> sb.append("\\b");
+                case '\t' -> sb.append("\\t");
+                case '\f' -> sb.append("\\f");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                default -> {
+                    if (c < 0x20) {
+                        sb.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xf]);
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        sb.append('"');
     }
 
     /** One line, for configs handed back to a runtime. */
