@@ -69,12 +69,23 @@ final class HookCommand implements Callable<Integer> {
             return poststop(state, err);
         }
         Site site = Site.load(db, configFile);
-        Decision d = Front.decide(site, Mode.HOOK, stage != null ? stage : Mode.HOOK.id(), state.id(), () -> request(state, stage),
-                decision -> {
-                    if (decision.verdict() == Plan.Verdict.INJECT) {
-                        new HookApplier(helperOf(site), site.config().ldconfig(), Path.of("/run/bypass"),
-                                new CreatedTargets(stateDir(), err))
-                                .apply(decision.plan(), decision.result().profile(), state.pid(), state.id(), decision.unchecked());
+        // Anonymous classes, not lambdas: a JVM's first lambda initialises the method-handle
+        // machinery (5-6 ms), and a hook with nothing to do need not pay for it.
+        Decision d = Front.decide(site, Mode.HOOK, stage != null ? stage : Mode.HOOK.id(), state.id(),
+                new java.util.function.Supplier<Request>() {
+                    @Override
+                    public Request get() {
+                        return request(state, stage);
+                    }
+                },
+                new Front.Apply() {
+                    @Override
+                    public void apply(Decision decision) {
+                        if (decision.verdict() == Plan.Verdict.INJECT) {
+                            new HookApplier(helperOf(site), site.config().ldconfig(), Path.of("/run/bypass"),
+                                    new CreatedTargets(stateDir(), err))
+                                    .apply(decision.plan(), decision.result().profile(), state.pid(), state.id(), decision.unchecked());
+                        }
                     }
                 },
                 // A cache hit re-checks its files through the helper: no JNA, no ELF parsing here;

@@ -53,7 +53,9 @@ public record Decision(Plan plan, Engine.Result result, boolean skipped, String 
 
     public List<String> codes() {
         List<String> out = new ArrayList<>();
-        plan.findings().forEach(f -> out.add(f.code()));
+        for (Finding f : plan.findings()) {
+            out.add(f.code());
+        }
         return out;
     }
 
