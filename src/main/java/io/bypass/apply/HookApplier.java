@@ -43,10 +43,6 @@ public final class HookApplier {
         this.created = created;
     }
 
-    public void apply(Plan plan, ContainerProfile profile, int pid, String containerId) {
-        apply(plan, profile, pid, containerId, null);
-    }
-
     /**
      * @param expectations a cache hit's files for the helper to re-check first (null: none)
      * @throws StaleEntry when one no longer holds: the helper then changed nothing
