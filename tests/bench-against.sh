@@ -15,6 +15,7 @@
 #   tests/bench-against.sh [--runs N] [REV]
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/bench.sh"
 need_root
 
 runs=15 rev=44fc832
@@ -52,9 +53,10 @@ bundle() {
     make_bundle "$TRIXIE" "$TEST_TMP/$name" /app/mpi_hello >/dev/null
     local env
     env=$(jq -n '$ARGS.positional' --args -- "$@")
-    _it_jq "$TEST_TMP/$name/config.json" --arg p "$launcher" --arg db "$db" --argjson env "$env" --arg optout "$optout" '
-        .hooks.createRuntime = [{"path": $p, "args": ["bypass", "--db", $db, "hook"], "env": $env}]
-        | if $optout == "yes" then .annotations["org.supercontainers.bypass.enabled"] = "false" else . end'
+    _it_jq "$TEST_TMP/$name/config.json" --arg p "$launcher" --arg db "$db" --argjson env "$env" \
+        '.hooks.createRuntime = [{"path": $p, "args": ["bypass", "--db", $db, "hook"], "env": $env}]'
+    [ "$optout" = yes ] && bundle_annotate "$TEST_TMP/$name" org.supercontainers.bypass.enabled false
+    return 0
 }
 bundle before "$old/hook/bypass" "$DB_OLD" no
 bundle before-idle "$old/hook/bypass" "$DB_OLD" yes
@@ -62,23 +64,12 @@ bundle cold "$BYPASS" "$DB_NEW" no BYPASS_CACHE=off
 bundle warm "$BYPASS" "$DB_NEW" no "BYPASS_CACHE=$CACHE"
 bundle idle "$BYPASS" "$DB_NEW" yes
 
-create() { # NAME: ms of one runc create (and its delete, untimed)
-    local id=ba-$$-$RANDOM s e
-    s=$(date +%s%N)
-    if ! runc create --bundle "$TEST_TMP/$1" "$id" </dev/null >/dev/null 2>"$TEST_TMP/create.err"; then
-        echo "bench-against.sh: $1: runc create failed: $(tail -1 "$TEST_TMP/create.err")" >&2
-        exit 1
-    fi
-    e=$(date +%s%N)
-    runc delete -f "$id" >/dev/null 2>&1
-    echo $(((e - s) / 1000000))
-}
-check() { # LAUNCHER DB: ms of one check of the image
+check() { # LAUNCHER DB: microseconds of one check of the image
     local s e
     s=$(date +%s%N)
     "$1" --db "$2" check --rootfs "$TRIXIE" --exec /app/mpi_hello >/dev/null
     e=$(date +%s%N)
-    echo $(((e - s) / 1000000))
+    echo $(((e - s) / 1000))
 }
 verdicts=$(printf '%s\n%s\n' "$("$old/hook/bypass" --db "$DB_OLD" check --rootfs "$TRIXIE" --exec /app/mpi_hello | head -1)" \
     "$("$BYPASS" --db "$DB_NEW" check --rootfs "$TRIXIE" --exec /app/mpi_hello | head -1)")
@@ -87,25 +78,22 @@ echo "# verdicts (before, now): $(echo $verdicts)"
 
 cases=(before before-idle cold warm idle check-before check)
 declare -A times
-create warm >/dev/null   # the entry the warm runs hit
+time_create "$TEST_TMP/warm" >/dev/null   # the entry the warm runs hit
 for round in $(seq -2 "$runs"); do
     for c in "${cases[@]}"; do
         case $c in
             check-before) t=$(check "$old/hook/bypass" "$DB_OLD") ;;
             check) t=$(check "$BYPASS" "$DB_NEW") ;;
-            *) t=$(create "$c") ;;
+            *) t=$(time_create "$TEST_TMP/$c") ;;
         esac
         [ "$round" -ge 1 ] && times[$c]+="$t "
     done
 done
 
-stats() { # "t1 t2 ...": median q1 q3
-    tr ' ' '\n' <<< "$1" | grep . | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)], a[int(NR / 4) + 1], a[int(3 * NR / 4) + 1]}'
-}
 declare -A med
 echo "# $runs interleaved rounds (after 3 warm-up rounds), $(nproc) CPUs, $(runc --version | head -1)"
 for c in "${cases[@]}"; do
-    read -r m q1 q3 <<< "$(stats "${times[$c]}")"
+    read -r m q1 q3 <<< "$(tr ' ' '\n' <<< "${times[$c]}" | grep . | stats)"
     med[$c]=$m
     printf '%-14s %6s ms  (quartiles %s-%s)\n' "$c" "$m" "$q1" "$q3"
 done

@@ -33,6 +33,7 @@
 # the warm case is a hit (no database read, no ELF parsing; files re-statted and re-hashed).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/bench.sh"
 need_root
 
 runs=15 burst=64 cache=/var/cache/bypass/decisions wait=
@@ -129,23 +130,6 @@ for c in bare:4.2.1 floor:4.2.1 inject:4.0.2 idle:4.2.1; do
     [ "$RUN_RC" = 0 ] && [ "$got" = "${c#*:}" ] \
         || { echo "bench-hook.sh: case ${c%%:*}: expected MPICH ${c#*:}, got rc $RUN_RC: $RUN_OUT" >&2; exit 1; }
 done
-
-# One timed `runc create` (then delete), in microseconds on stdout; "wall user sys maxrss_kb" in $1.
-time_create() { # BUNDLE STATSFILE
-    local id=bench-$$-$RANDOM start end
-    start=$(date +%s%N)
-    /usr/bin/time -f '%e %U %S %M' -o "$2" runc create --bundle "$1" "$id" </dev/null >/dev/null 2>"$TEST_TMP/create.err" \
-        || { echo "bench-hook.sh: runc create of $1 failed: $(cat "$TEST_TMP/create.err")" >&2; runc delete -f "$id" >/dev/null 2>&1; exit 1; }
-    end=$(date +%s%N)
-    runc delete -f "$id" >/dev/null 2>&1 || true
-    echo $(( (end - start) / 1000 ))
-}
-
-stats() { # "median q1 q3" in ms from microsecond samples on stdin
-    sort -n | awk '{ a[NR] = $1 } END {
-        m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-        printf "%.1f %.1f %.1f\n", m / 1000, a[int((NR + 3) / 4)] / 1000, a[int((3 * NR + 3) / 4)] / 1000 }'
-}
 
 cases=(bare floor inject-cold inject-warm idle)
 declare -A samples rss
