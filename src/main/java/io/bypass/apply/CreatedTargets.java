@@ -20,6 +20,8 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -54,7 +56,10 @@ import java.util.Optional;
  * (several runc containers on one bundle): an entry is never removed while another live
  * container's record names the same rootfs; it is handed over to that record instead, and the
  * last container removes it. And a record whose init process is gone (a crash, a runtime that
- * never ran poststop) is cleaned by the next hook run of any container, the same way.
+ * never ran poststop) is cleaned the same way by a later hook run of any container: the first
+ * after {@link #SWEEP_INTERVAL_MS} since the last sweep ({@code .swept} in the directory, its
+ * mtime), so that the ranks of a job starting or stopping together do not each read every other
+ * rank's record under the one lock.
  */
 public final class CreatedTargets {
     /** Where records live. /run is a tmpfs: records do not outlive a reboot, nor do the containers. */
@@ -63,6 +68,13 @@ public final class CreatedTargets {
     /** At most this many other records are looked at per hook run (each costs a small read). */
     static final int MAX_RECORDS_SWEPT = 256;
     private static final String LOCK = ".lock";
+    /** The stamp of the last sweep: its mtime. */
+    static final String SWEPT = ".swept";
+    /**
+     * How long after a sweep the next one is due. A stale record only delays the removal of what
+     * a crashed container left; a live record on the same rootfs is honoured by every sweep.
+     */
+    static final long SWEEP_INTERVAL_MS = 60_000;
 
     /**
      * One entry bypass made: its canonical container path and identity when made.
@@ -88,8 +100,12 @@ public final class CreatedTargets {
 
         Record with(List<Entry> more) {
             Map<String, Entry> all = new LinkedHashMap<>();
-            created.forEach(e -> all.put(e.path(), e));
-            more.forEach(e -> all.putIfAbsent(e.path(), e));
+            for (Entry e : created) {
+                all.put(e.path(), e);
+            }
+            for (Entry e : more) {
+                all.putIfAbsent(e.path(), e);
+            }
             return new Record(id, rootfs, rootfsStat, pid, startTime, new ArrayList<>(all.values()));
         }
 
@@ -192,11 +208,17 @@ public final class CreatedTargets {
          * failure here is a warning: the mounts are made, and only the cleanup would be lost.
          */
         public void finish(List<Entry> made) {
+            if (made.isEmpty()) {
+                return;     // the record written before the helper ran says it all
+            }
             try {
                 try (Lock lock = lock()) {
                     // Entries another container handed over meanwhile are in the file: keep them.
-                    Record now = read(record.id()).filter(r -> r.pid() == record.pid() && r.startTime() == record.startTime())
-                            .orElse(record);
+                    Record now = record;
+                    Optional<Record> inFile = read(record.id());
+                    if (inFile.isPresent() && inFile.get().pid() == record.pid() && inFile.get().startTime() == record.startTime()) {
+                        now = inFile.get();
+                    }
                     write(now.with(made));
                 }
             } catch (BypassException | IOException e) {
@@ -227,10 +249,10 @@ public final class CreatedTargets {
                 Optional<Record> old = readQuietly(id);
                 if (old.isPresent() && old.get().pid() == pid && old.get().startTime() == startTime) {
                     record = old.get();     // the hook ran twice for one container (prestart and createRuntime)
-                } else {
-                    old.ifPresent(r -> clean(r, liveRecords(id)));
+                } else if (old.isPresent()) {
+                    clean(old.get(), id);
                 }
-                sweep(id);
+                sweepIfDue(id);
                 write(record);
             }
         } catch (IOException e) {
@@ -295,12 +317,23 @@ public final class CreatedTargets {
             requireTrustedDir();
             try (Lock lock = lock()) {
                 Optional<Record> r = readQuietly(id);
-                r.ifPresent(rec -> clean(rec, liveRecords(id)));
-                sweep(id);
+                if (r.isPresent()) {
+                    clean(r.get(), id);
+                }
+                sweepIfDue(id);
             }
         } catch (BypassException | IOException e) {
             warn("poststop of container " + id + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * The same, where the live records are read only when the record has entries.
+     *
+     * @param except the id whose record is not taken for a live one (the caller's own)
+     */
+    private void clean(Record rec, String except) {
+        clean(rec, rec.created().isEmpty() ? List.of() : liveRecords(except));
     }
 
     /**
@@ -310,6 +343,10 @@ public final class CreatedTargets {
      * @param live the records of live containers
      */
     private void clean(Record rec, List<Record> live) {
+        if (rec.created().isEmpty()) {
+            deleteRecord(rec);     // nothing to remove or hand over
+            return;
+        }
         for (Record o : live) {
             if (o.sameRootfs(rec) && !o.id().equals(rec.id())) {
                 // Its mounts may sit on our entries: the last container on this rootfs removes them.
@@ -325,6 +362,10 @@ public final class CreatedTargets {
             }
         }
         removeEntries(rec);
+        deleteRecord(rec);
+    }
+
+    private void deleteRecord(Record rec) {
         try {
             delete(rec.id());
         } catch (IOException e) {
@@ -367,6 +408,33 @@ public final class CreatedTargets {
                             + o.detail());
                 }
             }
+        }
+    }
+
+    /**
+     * Sweeps when the last sweep is {@link #SWEEP_INTERVAL_MS} old (or its stamp is missing, or
+     * dated ahead of the clock), and dates the stamp now. Called with the lock held.
+     */
+    private void sweepIfDue(String self) {
+        Path stamp = dir.resolve(SWEPT);
+        long now = System.currentTimeMillis();
+        try {
+            long age = now - Files.getLastModifiedTime(stamp, LinkOption.NOFOLLOW_LINKS).toMillis();
+            if (age >= 0 && age < SWEEP_INTERVAL_MS) {
+                return;
+            }
+        } catch (IOException missing) {
+            // Never swept here: due.
+        }
+        sweep(self);
+        try {
+            if (!Files.exists(stamp, LinkOption.NOFOLLOW_LINKS)) {
+                Files.createFile(stamp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            }
+            Files.getFileAttributeView(stamp, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                    .setTimes(FileTime.fromMillis(now), null, null);
+        } catch (IOException e) {
+            warn("cannot date the last sweep (" + stamp + "): " + e.getMessage() + "; the next hook run sweeps again");
         }
     }
 

@@ -14,6 +14,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
@@ -224,6 +225,62 @@ class CreatedTargetsTest {
         assertFalse(exists(r.resolve("opt")));
         assertFalse(exists(r.resolve("etc/ld.so.cache")));
         assertEquals("", errText.toString());
+    }
+
+    /**
+     * Sweeps are spaced: within SWEEP_INTERVAL_MS of the last one (the .swept stamp's mtime) a
+     * hook run leaves a dead container's record for a later one, which then cleans it as before.
+     * A stamp dated ahead of the clock is no reason to wait.
+     */
+    @Test
+    void sweepsAreSpacedByTheStampOfTheLastOne() throws IOException {
+        assumeTrue(HookCommandAccess.isRoot(), "needs root: the state directory must be root's");
+        int self = (int) ProcessHandle.current().pid();
+        long start = CreatedTargets.startTime(self);
+        Path r = rootfs();
+        Path stamp = tmp.resolve("state").resolve(CreatedTargets.SWEPT);
+        state().poststop("nobody");     // no directory yet: nothing at all
+        assertFalse(exists(stamp));
+        made(r, "dead", self, start + 1);
+        state().poststop("first");
+        assertFalse(exists(r.resolve("opt")), "the first run ever sweeps");
+        assertFalse(exists(tmp.resolve("state/dead.json")));
+        assertTrue(exists(stamp));
+
+        made(r, "dead2", self, start + 1);
+        state().begin("live", self, r.toString()).finish(List.of());
+        assertTrue(exists(tmp.resolve("state/dead2.json")), "swept a moment ago: left for a later run");
+        assertTrue(exists(r.resolve("opt/bypass")));
+
+        Files.setLastModifiedTime(stamp, FileTime.fromMillis(System.currentTimeMillis() - CreatedTargets.SWEEP_INTERVAL_MS - 1000));
+        state().poststop("other");
+        assertFalse(exists(tmp.resolve("state/dead2.json")), "due again: swept");
+        assertTrue(exists(r.resolve("opt/bypass")), "handed over to the live container on the same rootfs");
+        assertEquals(3, state().read("live").orElseThrow().created().size());
+
+        CreatedTargets.Record live = state().read("live").orElseThrow();
+        state().write(new CreatedTargets.Record("dead3", r.toString(), live.rootfsStat(), self, start + 1, List.of()));
+        Files.setLastModifiedTime(stamp, FileTime.fromMillis(System.currentTimeMillis() + 10 * CreatedTargets.SWEEP_INTERVAL_MS));
+        state().poststop("other");
+        assertFalse(exists(tmp.resolve("state/dead3.json")), "a stamp from the future: swept");
+        assertTrue(Math.abs(Files.getLastModifiedTime(stamp).toMillis() - System.currentTimeMillis()) < 60_000, "and dated now");
+        assertEquals("", errText.toString());
+    }
+
+    /** A helper that made nothing leaves the record written before it ran as it is. */
+    @Test
+    void finishWithNothingMadeWritesNothing() throws IOException {
+        assumeTrue(HookCommandAccess.isRoot(), "needs root: the state directory must be root's");
+        int self = (int) ProcessHandle.current().pid();
+        Path r = rootfs();
+        CreatedTargets.Tracking t = state().begin("quiet", self, r.toString());
+        Path f = tmp.resolve("state/quiet.json");
+        Object inode = Files.readAttributes(f, "unix:ino").get("ino");
+        t.finish(List.of());
+        assertEquals(inode, Files.readAttributes(f, "unix:ino").get("ino"), "not rewritten");
+        assertEquals(List.of(), state().read("quiet").orElseThrow().created());
+        t.finish(List.of(CreatedTargets.parseCreated("created /opt 40755 1 8 1 0 0")));
+        assertEquals(List.of("/opt"), state().read("quiet").orElseThrow().created().stream().map(CreatedTargets.Entry::path).toList());
     }
 
     @Test
