@@ -21,4 +21,10 @@ void sha256_update(struct sha256 *c, const void *data, size_t n);
  * sha256_init. */
 void sha256_final(struct sha256 *c, unsigned char out[SHA256_BYTES]);
 
+/* The block function, in portable C and through the CPU's SHA extensions
+ * (0 when it has none: nothing was done); sha256_update picks the second where
+ * it can.  Exposed for tests/native/sha256-test.c, which compares them. */
+void sha256_blocks_portable(uint32_t h[8], const unsigned char *m, size_t nblocks);
+int sha256_blocks_accelerated(uint32_t h[8], const unsigned char *m, size_t nblocks);
+
 #endif
