@@ -55,11 +55,17 @@ public final class HookApplier {
         if (plan.libraryDir() != null) {
             requireTrustedExecutable(ldconfig, "ldconfig");
         }
-        if (!plan.devices().isEmpty()) {
-            DeviceCgroup.allow(pid, plan.devices());
-        }
+        // The helper starts on a thread of its own while this one writes the record and the plan:
+        // a JVM's first process start initialises the JDK's process machinery (7-10 ms here),
+        // and the helper does nothing but wait for its plan on stdin until it has all of it.
+        Launch launch = new Launch(helper);
+        launch.start();
+        boolean handedOver = false;
         Path scratch = null;
         try {
+            if (!plan.devices().isEmpty()) {
+                DeviceCgroup.allow(pid, plan.devices());
+            }
             String conf = null;
             if (plan.libraryDir() != null) {
                 Files.createDirectories(scratchParent);
@@ -73,11 +79,22 @@ public final class HookApplier {
             String helperPlan = HelperPlan.render(plan, pid, profile.rootfs(), conf, ldconfig.toString(), expectations);
             // This container's record is written before the helper runs, and what the helper
             // reports it made is added after (whatever its outcome), so that poststop can remove it.
+            long t0 = System.nanoTime();
             CreatedTargets.Tracking tracking = created == null ? null : created.begin(containerId, pid, profile.rootfs());
-            HelperRun run = spawn(helper, helperPlan);
+            long t1 = System.nanoTime();
+            Process process = launch.await();
+            long t2 = System.nanoTime();
+            handedOver = true;
+            HelperRun run = converse(process, helperPlan);
+            long t3 = System.nanoTime();
             if (tracking != null) {
                 // Whatever the outcome: after a failure these are what its rollback could not remove.
                 tracking.finish(onImage(run.created(), plan));
+            }
+            if (Boolean.getBoolean("bypass.trace")) {
+                System.err.println("bypass: trace: record " + millis(t1 - t0) + " ms, waiting for the helper's start "
+                        + millis(t2 - t1) + " ms, its run " + millis(t3 - t2) + " ms, record again " + millis(System.nanoTime() - t3)
+                        + " ms");
             }
             if (run.exit() == HELPER_STALE && expectations != null) {
                 throw new StaleEntry(stripped(run.lastLine()));
@@ -86,8 +103,82 @@ public final class HookApplier {
         } catch (IOException e) {
             throw BypassException.internal("cannot prepare the injection for container " + containerId + ": " + e.getMessage(), e);
         } finally {
+            if (!handedOver) {
+                launch.abandon();   // it never got a plan: it has done nothing
+            }
             // The helper's bind mounts hold what they need; nothing of this run stays on the host.
             deleteTree(scratch);
+        }
+    }
+
+    private static String millis(long nanos) {
+        return String.valueOf(nanos / 100_000 / 10.0);
+    }
+
+    /**
+     * The helper's start on a thread of its own. Until it is handed a plan it only waits on its
+     * stdin; {@link #abandon} kills one that never gets one.
+     */
+    private static final class Launch extends Thread {
+        private final Path helper;
+        private Process process;
+        private IOException failure;
+        private RuntimeException crash;
+
+        Launch(Path helper) {
+            super("bypass-helper-start");
+            setDaemon(true);
+            this.helper = helper;
+        }
+
+        @Override
+        public void run() {
+            try {
+                process = HookApplier.start(helper);
+            } catch (IOException e) {
+                failure = e;
+            } catch (RuntimeException e) {
+                crash = e;
+            }
+        }
+
+        /** The started helper (join gives this thread what the other wrote). */
+        Process await() throws IOException {
+            joinUninterruptibly();
+            if (failure != null) {
+                throw failure;
+            }
+            if (crash != null) {
+                throw crash;
+            }
+            return process;
+        }
+
+        void abandon() {
+            joinUninterruptibly();
+            if (process != null) {
+                process.destroyForcibly();
+                try {
+                    process.waitFor(HELPER_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        private void joinUninterruptibly() {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -188,13 +279,22 @@ public final class HookApplier {
     }
 
     private static HelperRun spawn(Path helper, String planText) throws IOException {
+        return converse(start(helper), planText);
+    }
+
+    /** The helper, started with a clean environment; it waits for its plan on stdin. */
+    private static Process start(Path helper) throws IOException {
         preferDirectLaunch();
         ProcessBuilder pb = new ProcessBuilder(helper.toString());
         Map<String, String> env = pb.environment();
         env.clear();
         env.put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
         env.put("LC_ALL", "C");
-        Process p = pb.start();
+        return pb.start();
+    }
+
+    /** Hands a started helper its plan and collects how its run ended. */
+    private static HelperRun converse(Process p, String planText) throws IOException {
         try (OutputStream in = p.getOutputStream()) {
             in.write(planText.getBytes(StandardCharsets.UTF_8));
         } catch (IOException brokenPipe) {

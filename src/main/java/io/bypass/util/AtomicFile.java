@@ -48,7 +48,7 @@ public final class AtomicFile {
      * cache removes such names left by a writer that died).
      */
     public static void write(Path target, byte[] content, Set<PosixFilePermission> mode) {
-        Path tmp = target.resolveSibling(".tmp-" + ProcessHandle.current().pid() + "-"
+        Path tmp = target.resolveSibling(".tmp-" + ProcFiles.selfPid() + "-"
                 + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()));
         try {
             try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,

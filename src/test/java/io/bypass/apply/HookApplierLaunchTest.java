@@ -46,4 +46,41 @@ class HookApplierLaunchTest {
                 java.util.List.of("m"), java.util.List.of(), java.util.List.of(), java.util.List.of(), null);
         org.junit.jupiter.api.Assertions.assertEquals(5, HookApplier.onImage(made, replaces).size());
     }
+
+    /**
+     * The helper is started while the record is written; when the record cannot be written the
+     * started helper is killed before it is handed a plan (it only ever waited on stdin).
+     */
+    @org.junit.jupiter.api.Test
+    void aHelperStartedAheadIsKilledWhenNoPlanFollows(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+                "needs root: the helper must be root's");
+        java.nio.file.Path started = tmp.resolve("started");
+        java.nio.file.Path planned = tmp.resolve("planned");
+        java.nio.file.Path helper = tmp.resolve("helper");
+        java.nio.file.Files.writeString(helper, "#!/bin/sh\necho $$ > " + started + "\ncat > /dev/null\necho read > " + planned + "\n");
+        java.nio.file.Files.setPosixFilePermissions(helper, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        java.nio.file.Path state = java.nio.file.Files.createDirectory(tmp.resolve("state"));
+        java.nio.file.Files.setPosixFilePermissions(state, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        java.nio.file.Path rootfs = java.nio.file.Files.createDirectory(tmp.resolve("rootfs"));
+        io.bypass.plan.Plan plan = new io.bypass.plan.Plan(io.bypass.plan.Plan.Verdict.INJECT, java.util.List.of(),
+                java.util.List.of("m"), java.util.List.of(new io.bypass.plan.Plan.Mount("/host/libx.so.1", "/usr/lib/libx.so.1",
+                io.bypass.plan.Plan.Mount.Kind.REPLACE, true, "m", "libx.so.1")), java.util.List.of(), java.util.List.of(), null);
+        io.bypass.container.ContainerProfile profile = new io.bypass.container.ContainerProfile(rootfs.toString(), "ELF64",
+                "x86_64", null, false, java.util.List.of(), java.util.Map.of(), null, null, null, null, java.util.Map.of(),
+                java.util.Map.of(), java.util.List.of());
+        HookApplier applier = new HookApplier(helper, java.nio.file.Path.of("/sbin/ldconfig"), tmp.resolve("scratch"),
+                new CreatedTargets(state, new java.io.PrintWriter(new java.io.StringWriter())));
+        io.bypass.BypassException e = org.junit.jupiter.api.Assertions.assertThrows(io.bypass.BypassException.class,
+                () -> applier.apply(plan, profile, (int) ProcessHandle.current().pid(), "c1", null));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("0700 expected"), e.getMessage());
+        // The helper may have been killed before its first line; if it ran, it is gone now.
+        if (java.nio.file.Files.exists(started)) {
+            long pid = Long.parseLong(java.nio.file.Files.readString(started).trim());
+            org.junit.jupiter.api.Assertions.assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false),
+                    "the helper is not left running");
+        }
+        Thread.sleep(200);
+        org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(planned), "the helper never saw the end of a plan");
+    }
 }
