@@ -190,4 +190,36 @@ assert_eq "$(mpich_version "$RUN_OUT")" "4.0.2" "an unsafe cache directory: not 
 assert_eq "$(last_cache)" "off" "an unsafe cache directory: the audit says cache=off"
 chmod 0700 "$TEST_TMP/cache/decisions"
 
+# --- every class a hook loads is in the class-data archive ----------------------------------------
+# A class from outside it makes the JVM open the 5 MB jar and verify the class (9 ms for the first,
+# docs/speed.md); the training run (packaging/make-cds.sh) loads every class of bypass for that.
+# A copy of the launcher that logs class loads (-Xlog:class+load, one file per JVM), run as the
+# hook of a cold, a warm and an opted-out start: none loads a class from bypass.jar.
+if [ -f "$REPO/target/bypass.jsa" ] || [ -f "$REPO/target/bypass.aot" ]; then
+    CLASSES=$TEST_TMP/classes
+    mkdir -p "$CLASSES"
+    TRACED=$TEST_TMP/bypass-traced
+    sed -e "s|^here=\${self%/\*}\$|here=$REPO/hook|" \
+        -e "s|^set -- -XX:TieredStopAtLevel=1 |set -- -Xlog:class+load:file=$CLASSES/%p.log -XX:TieredStopAtLevel=1 |" \
+        "$REPO/hook/bypass" > "$TRACED"
+    chmod 0755 "$TRACED"
+    assert_eq "$(grep -c "here=$REPO/hook\|class+load:file=$CLASSES" "$TRACED")" 2 "the traced launcher: both edits applied"
+    ARCHIVED_CACHE=$TEST_TMP/cache/archived
+    hooked "$TRIXIE" "$TEST_TMP/archived" "$ARCHIVED_CACHE"
+    _it_jq "$TEST_TMP/archived/config.json" --arg p "$TRACED" '.hooks.createRuntime[0].path = $p'
+    for run in cold warm idle; do
+        [ "$run" = idle ] && bundle_annotate "$TEST_TMP/archived" org.supercontainers.bypass.enabled false
+        rm -f "$CLASSES"/*.log
+        runc_run "$TEST_TMP/archived"
+        log=$(ls "$CLASSES"/*.log 2>/dev/null | head -1)
+        assert_contains "$(grep -m1 'io.bypass.cli.Main ' "$log" 2>/dev/null)" "shared objects file" \
+            "$run hook: bypass itself comes from the archive"
+        assert_eq "$(grep 'source: file:' "$log" 2>/dev/null | sed 's/.*load\] //' | head -5)" "" \
+            "$run hook: no class from the jar"
+    done
+    assert_eq "$(mpich_version "$RUN_OUT")" "4.2.1" "the opted-out start ran on the image's own MPICH"
+else
+    ok "every class a hook loads is in the archive # skip: no class-data archive was made (packaging/make-cds.sh)"
+fi
+
 finish
