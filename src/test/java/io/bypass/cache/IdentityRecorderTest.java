@@ -53,6 +53,20 @@ class IdentityRecorderTest {
         r.read("/f", 0, bytes("abcd"), 4);
         r.read("/f", 0, bytes("abXdef"), 6);
         assertTrue(r.identities().isEmpty());
+
+        r = new IdentityRecorder();
+        r.stat("/f", Optional.of(F));
+        r.read("/f", 0, bytes("abcdef"), 6);
+        r.read("/f", 0, bytes("abX"), 3);      // a shorter re-read that differs
+        assertTrue(r.identities().isEmpty());
+
+        r = new IdentityRecorder();
+        r.stat("/f", Optional.of(F));
+        r.read("/f", 0, bytes("abcdef"), 6);
+        r.read("/f", 0, bytes("abc"), 3);      // a shorter re-read that agrees
+        r.read("/f", 6, bytes("ghij"), 4);     // adjacent: no overlap to compare
+        r.read("/f", 5, bytes("fgZ"), 2);      // overlapping both, agreeing on its first 2 bytes
+        assertEquals(List.of(new FileIdentity.Range(0, 10)), r.identities().orElseThrow().get(0).ranges());
     }
 
     @Test
