@@ -58,7 +58,10 @@ class HookApplierLaunchTest {
         java.nio.file.Path started = tmp.resolve("started");
         java.nio.file.Path planned = tmp.resolve("planned");
         java.nio.file.Path helper = tmp.resolve("helper");
-        java.nio.file.Files.writeString(helper, "#!/bin/sh\necho $$ > " + started + "\ncat > /dev/null\necho read > " + planned + "\n");
+        // The pid goes in under another name first: killed between the shell's open and its
+        // write, it would leave an empty file that says nothing of the process.
+        java.nio.file.Files.writeString(helper, "#!/bin/sh\necho $$ > " + started + ".tmp\nmv " + started + ".tmp " + started
+                + "\ncat > /dev/null\necho read > " + planned + "\n");
         java.nio.file.Files.setPosixFilePermissions(helper, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         java.nio.file.Path state = java.nio.file.Files.createDirectory(tmp.resolve("state"));
         java.nio.file.Files.setPosixFilePermissions(state, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
