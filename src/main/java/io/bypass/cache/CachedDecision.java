@@ -13,13 +13,13 @@ import io.bypass.db.Verifier;
 import io.bypass.plan.Plan;
 import io.bypass.plan.Policy;
 import io.bypass.util.Json;
+import io.bypass.util.OwnJar;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.CodeSource;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -307,13 +307,10 @@ public final class CachedDecision {
     static String build() {
         StringBuilder sb = new StringBuilder(String.valueOf(CachedDecision.class.getPackage().getImplementationVersion()));
         try {
-            CodeSource cs = CachedDecision.class.getProtectionDomain().getCodeSource();
-            if (cs != null && cs.getLocation() != null && "file".equals(cs.getLocation().getProtocol())) {
-                Path jar = Path.of(cs.getLocation().toURI());
-                if (Files.isRegularFile(jar)) {
-                    sb.append(' ').append(jar).append(' ').append(Files.size(jar)).append(' ')
-                            .append(Files.getLastModifiedTime(jar).toMillis());
-                }
+            Path jar = OwnJar.path();
+            if (jar != null && Files.isRegularFile(jar)) {
+                sb.append(' ').append(jar).append(' ').append(Files.size(jar)).append(' ')
+                        .append(Files.getLastModifiedTime(jar).toMillis());
             }
         } catch (IOException | RuntimeException | java.net.URISyntaxException e) {
             sb.append(" unknown-jar");

@@ -93,12 +93,12 @@ final class TrainCommand implements Callable<Integer> {
     static int loadEveryClass() {
         int n = 0;
         try {
-            java.security.CodeSource cs = TrainCommand.class.getProtectionDomain().getCodeSource();
-            if (cs == null || cs.getLocation() == null || !"file".equals(cs.getLocation().getProtocol())) {
+            Path own = io.bypass.util.OwnJar.path();
+            if (own == null || !Files.isRegularFile(own)) {
                 return 0;
             }
             ClassLoader loader = TrainCommand.class.getClassLoader();
-            try (java.util.jar.JarFile jar = new java.util.jar.JarFile(Path.of(cs.getLocation().toURI()).toFile())) {
+            try (java.util.jar.JarFile jar = new java.util.jar.JarFile(own.toFile())) {
                 java.util.Enumeration<java.util.jar.JarEntry> entries = jar.entries();
                 while (entries.hasMoreElements()) {
                     String name = entries.nextElement().getName();
@@ -113,7 +113,7 @@ final class TrainCommand implements Callable<Integer> {
                 }
             }
         } catch (IOException | java.net.URISyntaxException | RuntimeException e) {
-            return n;
+            // What was loaded so far goes into the archive; the rest comes from the jar.
         }
         return n;
     }
