@@ -145,8 +145,7 @@ final class JsonReader {
         pos++;
         ObjectNode o = f.objectNode();
         skipSpace();
-        if (pos < b.length && b[pos] == '}') {
-            pos++;
+        if (consume('}')) {
             return o;
         }
         while (true) {
@@ -168,12 +167,10 @@ final class JsonReader {
             }
             o.set(name, v);
             skipSpace();
-            if (pos < b.length && b[pos] == ',') {
-                pos++;
+            if (consume(',')) {
                 continue;
             }
-            if (pos < b.length && b[pos] == '}') {
-                pos++;
+            if (consume('}')) {
                 return o;
             }
             throw error(pos, "unexpected " + shown(pos) + ", expected ',' or '}'");
@@ -184,24 +181,30 @@ final class JsonReader {
         pos++;
         ArrayNode a = f.arrayNode();
         skipSpace();
-        if (pos < b.length && b[pos] == ']') {
-            pos++;
+        if (consume(']')) {
             return a;
         }
         while (true) {
             skipSpace();
             a.add(value(depth + 1));
             skipSpace();
-            if (pos < b.length && b[pos] == ',') {
-                pos++;
+            if (consume(',')) {
                 continue;
             }
-            if (pos < b.length && b[pos] == ']') {
-                pos++;
+            if (consume(']')) {
                 return a;
             }
             throw error(pos, "unexpected " + shown(pos) + ", expected ',' or ']'");
         }
+    }
+
+    /** Steps over c when it is the next byte. */
+    private boolean consume(char c) {
+        if (pos < b.length && b[pos] == c) {
+            pos++;
+            return true;
+        }
+        return false;
     }
 
     private JsonNode number() {
