@@ -1,7 +1,9 @@
 #!/bin/sh
 # Creates what makes the launcher start fast, for one JVM: an AOT cache (JDK 25 and later,
-# bypass.aot) or an AppCDS class-data archive (older JDKs, bypass.jsa), from one training run of
-# the paths a hook takes (`bypass train`: an idle hook, then a full decision, never applied).
+# bypass.aot) or an AppCDS class-data archive (older JDKs, bypass.jsa), from the training of the
+# paths most hooks take (io.bypass.cli.HookTraining: an idle hook and a decision-cache hit, never
+# applied). A JVM relocates all of its archive at every start, so the profiler's path, which one
+# rank per node and image takes, stays out of it (docs/speed.md).
 #   packaging/make-cds.sh JAVA JAR OUT_DIR [HELPER]
 # HELPER, the mount helper, lets the training run spawn it as a cache hit does (its re-check).
 # Both only work with the JVM that made them; the launcher uses them with -Xshare:auto semantics,
@@ -48,18 +50,26 @@ else
     echo "make-cds.sh: cannot unpack $so from $jar (needs jar, unzip or python3); bypass cannot read containers" >&2
 fi
 rm -rf "$out/jna/com"
-train() {
+# The training's two JVMs: the first computes and stores the training image's decision (a plain
+# JVM: the profiler's classes stay out of the archive), the second, archived, hits it.
+train() { # PHASE JVM-OPTION...
+    phase=$1; shift
     "$java" "$@" -Djna.boot.library.path="$out/jna" -Djna.nounpack=true -Djna.nosys=true -Dbypass.helper="$helper" \
-        -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmn8m -XX:-UsePerfData -cp "$jar" io.bypass.cli.Main \
-        --db "$work/db" --config "$work/no-config.json" train --state "$work/state.json" --rootfs "$work/rootfs" --exec /usr/bin/true >/dev/null 2>&1
+        -Dbypass.config="$work/no-config.json" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmn8m -XX:-UsePerfData \
+        -cp "$jar" io.bypass.cli.HookTraining --phase "$phase" --db "$work/db" --cache "$work/cache" \
+        --state "$work/state.json" --rootfs "$work/rootfs" --exec /usr/bin/true >/dev/null 2>"$work/train-$phase.err"
+}
+trained() { # PHASE: says so when a phase did not do what it trains (the archive still works)
+    echo "make-cds.sh: the training's $1 phase failed: $(tail -n 1 "$work/train-$1.err"); the archive may lack a hook's classes" >&2
 }
 feature=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
 rm -f "$out/bypass.aot" "$out/bypass.jsa"
+train store -Xshare:auto || trained store
 if [ "${feature%%.*}" -ge 25 ] 2>/dev/null; then
-    train -XX:AOTCacheOutput="$out/bypass.aot.tmp" || true
+    train hit -XX:AOTCacheOutput="$out/bypass.aot.tmp" || trained hit
     [ -s "$out/bypass.aot.tmp" ] && mv "$out/bypass.aot.tmp" "$out/bypass.aot"
 else
-    train -XX:ArchiveClassesAtExit="$out/bypass.jsa.tmp" -Xshare:auto || true
+    train hit -XX:ArchiveClassesAtExit="$out/bypass.jsa.tmp" -Xshare:auto || trained hit
     [ -s "$out/bypass.jsa.tmp" ] && mv "$out/bypass.jsa.tmp" "$out/bypass.jsa"
 fi
 rm -f "$out/bypass.aot.tmp" "$out/bypass.jsa.tmp" "$out/bypass.aot.config"

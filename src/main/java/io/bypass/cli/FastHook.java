@@ -22,7 +22,7 @@ final class FastHook {
     }
 
     private static final Set<String> COMMANDS = Set.of("db", "check", "hook", "precreate", "patch-bundle", "cdi", "wrap",
-            "fingerprint", "match", "inspect", "explain", "refuse", "train", "help");
+            "fingerprint", "match", "inspect", "explain", "refuse", "help");
 
     private FastHook() {
     }

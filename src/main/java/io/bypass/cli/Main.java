@@ -23,7 +23,7 @@ import java.util.concurrent.Callable;
         description = "Checks and injects host MPI, libfabric, CUDA and glibc libraries into containers.",
         subcommands = {DbCommand.class, CheckCommand.class, HookCommand.class, PrecreateCommand.class,
                 PatchBundleCommand.class, CdiCommand.class, WrapCommand.class, FingerprintCommand.class, MatchCommand.class,
-                InspectCommand.class, ExplainCommand.class, RefuseCommand.class, TrainCommand.class,
+                InspectCommand.class, ExplainCommand.class, RefuseCommand.class,
                 HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success, including nothing to do", "1:internal error", "2:bad usage or bad input",
@@ -183,7 +183,7 @@ public final class Main implements Callable<Integer> {
         return d;
     }
 
-    /** The site of an admin command (check, wrap, match, patch-bundle, train). */
+    /** The site of an admin command (check, wrap, match, patch-bundle). */
     Site site() {
         return Site.load(database(), configFile());
     }

@@ -3,7 +3,7 @@ package io.bypass.front;
 /**
  * The front a request comes from. Fronts that start a container (hook, precreate, patch-bundle,
  * wrap) are audited, follow the site's onError, and use only a database root alone can change;
- * the others (check, match, train) answer an admin and always profile the rootfs, so that what they
+ * the others (check, match) answer an admin and always profile the rootfs, so that what they
  * print describes the container even when nothing applies.
  */
 public enum Mode {
@@ -12,8 +12,7 @@ public enum Mode {
     PATCH_BUNDLE("patch-bundle", true),
     WRAP("wrap", true),
     CHECK("check", false),
-    MATCH("match", false),
-    TRAIN("train", false);
+    MATCH("match", false);
 
     private final String id;
     private final boolean startsContainer;

@@ -40,6 +40,18 @@ class CachedDecisionTest {
                 Policy.DEFAULT);
     }
 
+    // ---------------------------------------------------------------- the archive's training
+
+    /** make-cds.sh's two JVMs: the first computes and stores, the second (archived) hits that entry. */
+    @Test
+    void trainingStoresInOneRunAndHitsInTheNext() {
+        Database db = new Database(tmp.resolve("db"));
+        Path cache = tmp.resolve("training-cache");
+        assertEquals("computed", CachedDecision.trainStore(db, rootfs, "/app/x", cache));
+        assertEquals("hit", CachedDecision.trainHit(db, rootfs, "/app/x", cache, null));
+        assertEquals("hit", CachedDecision.trainHit(db, rootfs, "/app/x", cache, null), "the entry stays");
+    }
+
     // ---------------------------------------------------------------- the key
 
     @Test

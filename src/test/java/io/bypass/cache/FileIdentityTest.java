@@ -33,6 +33,24 @@ class FileIdentityTest {
                 .file("/usr/lib/libmpich.so.12.4.1", "ELF-mpich-4.2.1-dynamic-symbols-MPI_Init", 2000, 0644);
     }
 
+    /** Stat's written-out equals and hashCode behave as the record's would: every field counts. */
+    @Test
+    void statEqualityCoversEveryField() {
+        FileIdentity.Stat a = new FileIdentity.Stat(FileIdentity.FILE, 7, 100, 5_000_000_001L, 0644);
+        assertEquals(a, new FileIdentity.Stat(FileIdentity.FILE, 7, 100, 5_000_000_001L, 0644));
+        assertEquals(a.hashCode(), new FileIdentity.Stat(FileIdentity.FILE, 7, 100, 5_000_000_001L, 0644).hashCode());
+        List<FileIdentity.Stat> others = List.of(
+                new FileIdentity.Stat(FileIdentity.LINK, 7, 100, 5_000_000_001L, 0644),
+                new FileIdentity.Stat(FileIdentity.FILE, 8, 100, 5_000_000_001L, 0644),
+                new FileIdentity.Stat(FileIdentity.FILE, 7, 101, 5_000_000_001L, 0644),
+                new FileIdentity.Stat(FileIdentity.FILE, 7, 100, 5_000_000_002L, 0644),
+                new FileIdentity.Stat(FileIdentity.FILE, 7, 100, 5_000_000_001L, 0755));
+        for (FileIdentity.Stat o : others) {
+            assertTrue(!a.equals(o) && !o.equals(a), o.toString());
+        }
+        assertTrue(!a.equals(null) && !a.equals("FILE"));
+    }
+
     /** What a profile of the fake image records: part of libc, all of mpich, the link, the listing, a missing path. */
     static List<FileIdentity> record(FakeReader r) throws IOException {
         IdentityRecorder rec = new IdentityRecorder();
