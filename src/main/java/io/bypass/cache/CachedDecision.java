@@ -267,7 +267,9 @@ public final class CachedDecision {
         void run(ContainerRoot.Observer observer) {
             result = Engine.decide(db, req.rootfs(), req.annotations(), req.env(), req.args(), false, req.policy(), observer);
             List<String> paths = new ArrayList<>();
-            result.plan().mounts().forEach(m -> paths.add(m.source()));
+            for (Plan.Mount m : result.plan().mounts()) {
+                paths.add(m.source());
+            }
             sources = Verifier.sources(result.bundles(), paths);
         }
 

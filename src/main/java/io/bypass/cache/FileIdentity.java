@@ -51,12 +51,17 @@ public record FileIdentity(String path, String type, long ino, long size, long m
     /** Bytes re-read per call to {@link Reader#read}. */
     static final int CHUNK = 1 << 20;
 
-    /** A byte range [offset, offset + length) of a file. */
-    public record Range(long offset, long length) {
+    /** A byte range [offset, offset + length) of a file, ordered by its offset alone. */
+    public record Range(long offset, long length) implements Comparable<Range> {
         public Range {
             if (offset < 0 || length <= 0 || offset + length < 0) {
                 throw new IllegalArgumentException("bad range " + offset + "+" + length);
             }
+        }
+
+        @Override
+        public int compareTo(Range o) {
+            return Long.compare(offset, o.offset);
         }
 
         public long end() {
@@ -69,7 +74,7 @@ public record FileIdentity(String path, String type, long ino, long size, long m
                 return List.of();
             }
             Range[] sorted = ranges.toArray(new Range[0]);
-            Arrays.sort(sorted, (a, b) -> Long.compare(a.offset, b.offset));
+            Arrays.sort(sorted);   // by offset (stable)
             List<Range> out = new ArrayList<>();
             long start = sorted[0].offset;
             long end = sorted[0].end();
@@ -299,6 +304,14 @@ public record FileIdentity(String path, String type, long ino, long size, long m
         return hex(md.digest());
     }
 
+    /** strcmp's order of byte strings; a class, not a method reference (no lambda on a cold hook). */
+    private static final java.util.Comparator<byte[]> UNSIGNED = new java.util.Comparator<byte[]>() {
+        @Override
+        public int compare(byte[] a, byte[] b) {
+            return Arrays.compareUnsigned(a, b);
+        }
+    };
+
     static String linkDigest(String target) {
         return hex(newDigest().digest(target.getBytes(StandardCharsets.UTF_8)));
     }
@@ -312,7 +325,7 @@ public record FileIdentity(String path, String type, long ino, long size, long m
         for (int i = 0; i < sorted.length; i++) {
             sorted[i] = names.get(i).getBytes(StandardCharsets.UTF_8);
         }
-        Arrays.sort(sorted, Arrays::compareUnsigned);
+        Arrays.sort(sorted, UNSIGNED);
         MessageDigest md = newDigest();
         for (byte[] n : sorted) {
             md.update(n);

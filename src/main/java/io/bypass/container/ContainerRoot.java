@@ -254,7 +254,8 @@ public final class ContainerRoot implements AutoCloseable {
 
     /** Whether the path resolves (following symlinks) to a regular file. */
     public boolean isRegularFile(String path) {
-        return resolve(path).map(n -> n.stat().isRegularFile()).orElse(false);
+        Optional<Node> n = resolve(path);
+        return n.isPresent() && n.get().stat().isRegularFile();
     }
 
     private Optional<Node> lookup(String path, boolean followLast) {
@@ -519,9 +520,17 @@ public final class ContainerRoot implements AutoCloseable {
         }
     }
 
-    /** A directory entry as getdents64 gives it: the name and the d_type (no stat needed). */
-    public record DirEntry(String name, int type) {
+    /**
+     * A directory entry as getdents64 gives it: the name and the d_type (no stat needed). Ordered
+     * by name (a natural order, not a comparator lambda: a cold hook links none it can avoid).
+     */
+    public record DirEntry(String name, int type) implements Comparable<DirEntry> {
         public static final int DT_UNKNOWN = 0, DT_DIR = 4, DT_REG = 8, DT_LNK = 10;
+
+        @Override
+        public int compareTo(DirEntry o) {
+            return name.compareTo(o.name);
+        }
 
         public boolean isDirectory() {
             return type == DT_DIR;
@@ -610,7 +619,7 @@ public final class ContainerRoot implements AutoCloseable {
                     pos += reclen;
                 }
             }
-            entries.sort(java.util.Comparator.comparing(DirEntry::name));
+            entries.sort(null);   // by name
             if (observer != null) {
                 List<String> names = new ArrayList<>(entries.size());
                 for (DirEntry e : entries) {

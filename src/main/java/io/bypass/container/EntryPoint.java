@@ -87,7 +87,7 @@ final class EntryPoint {
         }
         String p = path.get();
         String base = p.substring(p.lastIndexOf('/') + 1);
-        byte[] head = root.read(p, f -> f.readBytes(0, 256)).orElse(new byte[0]);
+        byte[] head = root.read(p, new Head(256)).orElse(new byte[0]);
         boolean elf = head.length >= 4 && head[0] == 0x7f && head[1] == 'E' && head[2] == 'L' && head[3] == 'F';
         if (elf) {
             if (INTERPRETER.matcher(base).matches()) {
@@ -154,7 +154,7 @@ final class EntryPoint {
             image("scripts nested deeper than " + MAX_DEPTH);
             return;
         }
-        byte[] text = root.read(path, f -> f.readBytes(0, MAX_SCRIPT)).orElse(new byte[0]);
+        byte[] text = root.read(path, new Head(MAX_SCRIPT)).orElse(new byte[0]);
         String s = new String(text, StandardCharsets.UTF_8);
         int nl = s.indexOf('\n');
         String shebang = (nl < 0 ? s : s.substring(0, nl)).substring(2).trim();
@@ -188,7 +188,7 @@ final class EntryPoint {
 
     private void scriptFile(String path, String llp, String why, int depth) {
         String p = path.startsWith("/") ? path : env.getOrDefault("PWD", "/") + "/" + path;
-        byte[] text = root.read(p, f -> f.readBytes(0, MAX_SCRIPT)).orElse(null);
+        byte[] text = root.read(p, new Head(MAX_SCRIPT)).orElse(null);
         if (text == null) {
             image("script " + path + " (" + why + ") is not found in the container");
             return;
@@ -336,5 +336,19 @@ final class EntryPoint {
 
     private static String shorten(String s) {
         return ContainerRoot.shown(s.length() > 80 ? s.substring(0, 77) + "..." : s);
+    }
+
+    /** The first bytes of a file; a class, not a lambda: a cold hook links none it can do without (docs/speed.md). */
+    private static final class Head implements ContainerRoot.FileFunction<byte[]> {
+        private final int length;
+
+        Head(int length) {
+            this.length = length;
+        }
+
+        @Override
+        public byte[] apply(ContainerFile f) throws java.io.IOException {
+            return f.readBytes(0, length);
+        }
     }
 }

@@ -20,6 +20,25 @@ public interface FileView {
     record ElfFile(String path, ElfFacts facts) {
     }
 
+    /** Whether {@link #readElf} reads the dynamic symbols: always. */
+    Predicate<ElfFacts> ALL_SYMBOLS = new Symbols(true);
+    /** Whether {@link #readElf} reads the dynamic symbols: never. */
+    Predicate<ElfFacts> NO_SYMBOLS = new Symbols(false);
+
+    /** A fixed answer; a class, not a lambda: a cold hook links no lambda it can do without (docs/speed.md). */
+    final class Symbols implements Predicate<ElfFacts> {
+        private final boolean read;
+
+        private Symbols(boolean read) {
+            this.read = read;
+        }
+
+        @Override
+        public boolean test(ElfFacts facts) {
+            return read;
+        }
+    }
+
     /** Resolves every symlink of an absolute path inside the view; empty when it does not exist. */
     Optional<ViewFile> resolve(String path);
 

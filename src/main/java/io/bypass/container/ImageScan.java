@@ -210,7 +210,7 @@ final class ImageScan {
         }
         FileView.ElfFile elf;
         try {
-            elf = view.readElf(path, facts -> false).orElse(null);
+            elf = view.readElf(path, FileView.NO_SYMBOLS).orElse(null);
         } catch (ProfileBudget.Exceeded e) {
             throw e;
         } catch (BypassException notElf) {
@@ -222,10 +222,10 @@ final class ImageScan {
         objects.putIfAbsent(elf.path(), new Object(elf.path(), elf.facts()));
         String soname = elf.facts().soname();
         if (soname != null && interest.contains(soname)) {
-            providers.computeIfAbsent(soname, k -> new LinkedHashSet<>()).add(elf.path());
+            provide(soname, elf.path());
         }
         if (interest.contains(name) && !name.equals(soname)) {
-            providers.computeIfAbsent(name, k -> new LinkedHashSet<>()).add(elf.path());
+            provide(name, elf.path());
         }
         // Where an object's own search path leads, the loader goes too.
         for (String d : elf.facts().runpath()) {
@@ -248,10 +248,21 @@ final class ImageScan {
         return objects;
     }
 
+    private void provide(String soname, String path) {
+        Set<String> paths = providers.get(soname);
+        if (paths == null) {
+            paths = new LinkedHashSet<>();
+            providers.put(soname, paths);
+        }
+        paths.add(path);
+    }
+
     /** For each soname of interest, the canonical paths of every file in the image that provides it. */
     Map<String, List<String>> providers() {
         Map<String, List<String>> out = new TreeMap<>();
-        providers.forEach((k, v) -> out.put(k, List.copyOf(v)));
+        for (Map.Entry<String, Set<String>> p : providers.entrySet()) {
+            out.put(p.getKey(), List.copyOf(p.getValue()));
+        }
         return out;
     }
 
@@ -272,7 +283,9 @@ final class ImageScan {
      */
     Set<String> consumersOf(Set<String> sonames) {
         Map<String, ElfFacts> facts = new LinkedHashMap<>();
-        objects.values().forEach(o -> facts.put(o.path(), o.facts()));
+        for (Object o : objects.values()) {
+            facts.put(o.path(), o.facts());
+        }
         return consumers(facts, sonames);
     }
 

@@ -50,7 +50,7 @@ public final class LibraryResolver {
     private final ProfileBudget budget;
 
     public LibraryResolver(FileView view, String elfClass, String machine, List<String> ldLibraryPath) {
-        this(view, elfClass, machine, ldLibraryPath, facts -> true);
+        this(view, elfClass, machine, ldLibraryPath, FileView.ALL_SYMBOLS);
     }
 
     public LibraryResolver(FileView view, String elfClass, String machine, List<String> ldLibraryPath,
@@ -81,7 +81,7 @@ public final class LibraryResolver {
 
     /** Loads one object by path (a program, or a library listed by an admin). */
     public Loaded load(String path, String foundVia) {
-        Optional<FileView.ElfFile> elf = view.readElf(path, facts -> true);
+        Optional<FileView.ElfFile> elf = view.readElf(path, FileView.ALL_SYMBOLS);
         if (elf.isEmpty()) {
             boolean exists = view.resolve(path).isPresent();
             throw BypassException.badInput(path + (exists ? ": not a regular file in the " : ": no such file in the ")
@@ -237,7 +237,11 @@ public final class LibraryResolver {
     private Optional<Loaded> candidate(String path, String via) {
         Optional<Loaded> cached = fileCache.get(path);
         if (cached != null) {
-            return cached.map(l -> new Loaded(path, l.canonicalPath(), l.facts(), via));
+            if (cached.isEmpty()) {
+                return cached;
+            }
+            Loaded l = cached.get();
+            return Optional.of(new Loaded(path, l.canonicalPath(), l.facts(), via));
         }
         Optional<Loaded> result = Optional.empty();
         try {

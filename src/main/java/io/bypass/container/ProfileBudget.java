@@ -125,6 +125,7 @@ public record ProfileBudget(int searchListEntries, long lookups, long symlinks, 
     }
 
     private static long cpuNow() {
-        return ProcessHandle.current().info().totalCpuDuration().map(d -> d.toMillis()).orElse(0L);
+        java.util.Optional<java.time.Duration> cpu = ProcessHandle.current().info().totalCpuDuration();
+        return cpu.isPresent() ? cpu.get().toMillis() : 0L;
     }
 }

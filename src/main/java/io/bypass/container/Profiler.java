@@ -154,7 +154,7 @@ public final class Profiler {
         // The first program decides the ABI (class and machine); the host's is the default.
         String elfClass = programs.isEmpty() ? "ELF64" : programs.get(0).facts().elfClass();
         String machine = programs.isEmpty() ? hostMachine() : programs.get(0).facts().machine();
-        LibraryResolver resolver = new LibraryResolver(view, elfClass, machine, ldLibraryPath, Profiler::symbolsMatter,
+        LibraryResolver resolver = new LibraryResolver(view, elfClass, machine, ldLibraryPath, SYMBOLS_MATTER,
                 root.budget());
 
         ContainerProfile.Exec exec = null;
@@ -169,7 +169,7 @@ public final class Profiler {
             EntryPoint.Target target = programTargets.get(i);
             // A search path the script sets in front of the program is the one its loader uses.
             LibraryResolver r = java.util.Objects.equals(target.ldLibraryPath(), req.env().get("LD_LIBRARY_PATH")) ? resolver
-                    : new LibraryResolver(view, elfClass, machine, splitPath(target.ldLibraryPath()), Profiler::symbolsMatter,
+                    : new LibraryResolver(view, elfClass, machine, splitPath(target.ldLibraryPath()), SYMBOLS_MATTER,
                     root.budget());
             LibraryResolver.Closure closure = r.closure(program, true);
             Set<String> closureConsumers = closureConsumers(closure, consumerSonames);
@@ -192,7 +192,9 @@ public final class Profiler {
                             l.facts().bindNow(), l.facts().needed()));
                 }
             }
-            closure.missing().forEach(missing::putIfAbsent);
+            for (Map.Entry<String, String> m : closure.missing().entrySet()) {
+                missing.putIfAbsent(m.getKey(), m.getValue());
+            }
         }
         for (Map.Entry<String, String> m : missing.entrySet()) {
             findings.add(Finding.warning("library-not-found", "the container's loader finds no " + m.getKey()
@@ -295,7 +297,12 @@ public final class Profiler {
         ContainerProfile.Libfabric libfabric = null;
         ContainerLibrary fab = libraries.get(LIBFABRIC);
         if (fab != null) {
-            List<String> fabricVersions = fab.versionDefinitions().stream().filter(v -> v.startsWith("FABRIC_")).toList();
+            List<String> fabricVersions = new ArrayList<>();
+            for (String v : fab.versionDefinitions()) {
+                if (v.startsWith("FABRIC_")) {
+                    fabricVersions.add(v);
+                }
+            }
             libfabric = new ContainerProfile.Libfabric(fab, fabricVersions);
         }
         checkAnnotations(req.annotations(), libc, mpi, libfabric, findings);
@@ -337,13 +344,15 @@ public final class Profiler {
     /** The objects of a closure that bind to a soname of interest, directly or through a consumer library. */
     private static Set<String> closureConsumers(LibraryResolver.Closure closure, Set<String> sonames) {
         Map<String, ElfFacts> objects = new LinkedHashMap<>();
-        closure.objects().forEach(l -> objects.putIfAbsent(l.canonicalPath(), l.facts()));
+        for (LibraryResolver.Loaded l : closure.objects()) {
+            objects.putIfAbsent(l.canonicalPath(), l.facts());
+        }
         return ImageScan.consumers(objects, sonames);
     }
 
     private static Optional<FileView.ElfFile> readConsumer(RootfsView view, String path) {
         try {
-            return view.readElf(path, facts -> true);
+            return view.readElf(path, FileView.ALL_SYMBOLS);
         } catch (ProfileBudget.Exceeded e) {
             throw e;
         } catch (BypassException e) {
@@ -362,6 +371,24 @@ public final class Profiler {
      * define) and the objects that load them (what they import). Everything else needs only the
      * facts the loader uses.
      */
+    /**
+     * {@link #symbolsMatter} and {@link #bannerVersion} as the resolver and the reader take them:
+     * classes, not method references, as a cold hook links no lambda it can do without
+     * (docs/speed.md).
+     */
+    private static final java.util.function.Predicate<ElfFacts> SYMBOLS_MATTER = new java.util.function.Predicate<>() {
+        @Override
+        public boolean test(ElfFacts f) {
+            return symbolsMatter(f);
+        }
+    };
+    private static final ContainerRoot.FileFunction<String> BANNER_READER = new ContainerRoot.FileFunction<>() {
+        @Override
+        public String apply(ContainerFile file) throws IOException {
+            return bannerVersion(file);
+        }
+    };
+
     static boolean symbolsMatter(ElfFacts f) {
         if (Sonames.mpiFamily(f.soname()) != null || LIBFABRIC.equals(f.soname())) {
             return true;
@@ -418,13 +445,17 @@ public final class Profiler {
     static ContainerProfile.Libc detectLibc(LibraryResolver resolver, RootfsView view, ContainerRoot root) {
         Optional<LibraryResolver.Loaded> libc = resolver.find("libc.so.6", null, null);
         if (libc.isPresent()) {
-            List<String> versions = libc.get().facts().versionDefinitions().stream()
-                    .filter(v -> Versions.glibcVersionOf(v) != null).toList();
+            List<String> versions = new ArrayList<>();
+            for (String v : libc.get().facts().versionDefinitions()) {
+                if (Versions.glibcVersionOf(v) != null) {
+                    versions.add(v);
+                }
+            }
             String highest = null;
             for (String v : versions) {
                 highest = Versions.max(highest, Versions.glibcVersionOf(v));
             }
-            String banner = root.read(libc.get().canonicalPath(), Profiler::bannerVersion).orElse(null);
+            String banner = root.read(libc.get().canonicalPath(), BANNER_READER).orElse(null);
             // glibc releases without new symbols (2.31) define no GLIBC_2.31: the banner is exact.
             String version = banner != null && (highest == null || Versions.compare(banner, highest) >= 0) ? banner : highest;
             return new ContainerProfile.Libc("glibc", version, libc.get().canonicalPath(), versions);
@@ -509,19 +540,32 @@ public final class Profiler {
                 family = Sonames.mpiFamily(lib.soname());
             }
             if (family != null) {
-                byFamily.computeIfAbsent(family, k -> new TreeMap<>()).put(lib.soname(), lib);
+                Map<String, ContainerLibrary> members = byFamily.get(family);
+                if (members == null) {
+                    members = new TreeMap<>();
+                    byFamily.put(family, members);
+                }
+                members.put(lib.soname(), lib);
             }
         }
         if (byFamily.isEmpty()) {
             return null;
         }
         // Without a program to tell, a vendor ABI is considered before the standard ABI its MPI also ships.
-        String family = byFamily.keySet().stream().filter(f -> !f.equals(Sonames.MPI_ABI)).findFirst().orElse(Sonames.MPI_ABI);
+        String family = Sonames.MPI_ABI;
+        for (String f : byFamily.keySet()) {
+            if (!f.equals(Sonames.MPI_ABI)) {
+                family = f;
+                break;
+            }
+        }
         if (byFamily.size() > 1) {
             // Both ABIs installed: the one the program loads is the one that matters; a program that loads
             // the standard ABI is a standard-ABI program (its vendor's libraries come with it).
             List<String> order = new ArrayList<>(byFamily.keySet());
-            order.sort(java.util.Comparator.comparing(f -> f.equals(Sonames.MPI_ABI)));
+            if (order.remove(Sonames.MPI_ABI)) {
+                order.add(Sonames.MPI_ABI);   // the standard ABI last
+            }
             for (String f : order) {
                 for (String soname : byFamily.get(f).keySet()) {
                     if (loadedByProgram.containsKey(soname)) {

@@ -33,7 +33,12 @@ public final class RootfsView implements FileView {
 
     @Override
     public Optional<ViewFile> resolve(String path) {
-        return root.resolve(path).map(n -> new ViewFile(n.path(), n.stat().isRegularFile(), n.stat().isDirectory()));
+        Optional<ContainerRoot.Node> found = root.resolve(path);
+        if (found.isEmpty()) {
+            return Optional.empty();
+        }
+        ContainerRoot.Node n = found.get();
+        return Optional.of(new ViewFile(n.path(), n.stat().isRegularFile(), n.stat().isDirectory()));
     }
 
     /**
@@ -56,11 +61,10 @@ public final class RootfsView implements FileView {
                 return done.elf();
             }
         }
-        boolean[] symbolsRead = {false};
-        Predicate<ElfFacts> asked = facts -> symbolsRead[0] = symbols.test(facts);
+        ElfReading reading = new ElfReading(symbols);
         try {
-            Optional<ElfFile> elf = root.read(path, f -> new ElfFile(f.path(), ElfReader.read(f, f.displayName(), asked)));
-            elfReads.put(path, new ElfRead(elf, null, symbolsRead[0]));
+            Optional<ElfFile> elf = root.read(path, reading);
+            elfReads.put(path, new ElfRead(elf, null, reading.symbolsRead));
             return elf;
         } catch (ProfileBudget.Exceeded e) {
             throw e;
@@ -70,23 +74,53 @@ public final class RootfsView implements FileView {
         }
     }
 
+    /** The container's ld.so.cache, parsed; a class, not a lambda (no lambda on a cold hook). */
+    private static final ContainerRoot.FileFunction<LdCache> LD_CACHE_READER = new ContainerRoot.FileFunction<>() {
+        @Override
+        public LdCache apply(ContainerFile f) throws java.io.IOException {
+            if (f.size() > LdCache.MAX_BYTES) {
+                throw BypassException.badInput(f.displayName() + ": ld.so.cache larger than "
+                        + (LdCache.MAX_BYTES >> 20) + " MiB");
+            }
+            // One byte past the size statx gave: the file may have grown since.
+            byte[] data = f.readBytes(0, (int) f.size() + 1);
+            if (data.length > f.size()) {
+                throw BypassException.badInput(f.displayName() + ": ld.so.cache changed while it was read");
+            }
+            return LdCache.parse(data, f.displayName());
+        }
+    };
+
+    /**
+     * One read of an ELF file, which remembers whether its symbols were asked for. A class, not
+     * two lambdas: a cold hook links no lambda it can do without (docs/speed.md).
+     */
+    private static final class ElfReading implements ContainerRoot.FileFunction<ElfFile>, Predicate<ElfFacts> {
+        private final Predicate<ElfFacts> symbols;
+        boolean symbolsRead;
+
+        ElfReading(Predicate<ElfFacts> symbols) {
+            this.symbols = symbols;
+        }
+
+        @Override
+        public ElfFile apply(ContainerFile f) throws java.io.IOException {
+            return new ElfFile(f.path(), ElfReader.read(f, f.displayName(), this));
+        }
+
+        @Override
+        public boolean test(ElfFacts facts) {
+            symbolsRead = symbols.test(facts);
+            return symbolsRead;
+        }
+    }
+
     @Override
     public LdCache ldCache() {
         if (!cacheLoaded) {
             cacheLoaded = true;
             try {
-                cache = root.read(LD_CACHE, f -> {
-                    if (f.size() > LdCache.MAX_BYTES) {
-                        throw BypassException.badInput(f.displayName() + ": ld.so.cache larger than "
-                                + (LdCache.MAX_BYTES >> 20) + " MiB");
-                    }
-                    // One byte past the size statx gave: the file may have grown since.
-                    byte[] data = f.readBytes(0, (int) f.size() + 1);
-                    if (data.length > f.size()) {
-                        throw BypassException.badInput(f.displayName() + ": ld.so.cache changed while it was read");
-                    }
-                    return LdCache.parse(data, f.displayName());
-                }).orElse(null);
+                cache = root.read(LD_CACHE, LD_CACHE_READER).orElse(null);
                 if (cache == null && root.resolve(LD_CACHE).isPresent()) {
                     cacheProblem = LD_CACHE + " in the container is not a regular file";
                 }

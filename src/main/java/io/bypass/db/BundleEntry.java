@@ -26,9 +26,15 @@ public record BundleEntry(
         List<RegisteredFile> files,
         List<RegisteredDevice> devices,
         List<BundleDescriptor.ExtraMount> mounts,
-        Map<String, String> properties) {
+        Map<String, String> properties) implements Comparable<BundleEntry> {
 
     public static final int FORMAT = 1;
+
+    /** By name: the database lists its bundles in this order. */
+    @Override
+    public int compareTo(BundleEntry o) {
+        return name().compareTo(o.name());
+    }
 
     public BundleEntry {
         files = List.copyOf(files);
@@ -46,7 +52,13 @@ public record BundleEntry(
     }
 
     public List<RegisteredFile> libraries() {
-        return files.stream().filter(f -> f.role() == RegisteredFile.Role.LIBRARY).toList();
+        List<RegisteredFile> out = new java.util.ArrayList<>();
+        for (RegisteredFile f : files) {
+            if (f.role() == RegisteredFile.Role.LIBRARY) {
+                out.add(f);
+            }
+        }
+        return java.util.Collections.unmodifiableList(out);
     }
 
     public String property(String key) {

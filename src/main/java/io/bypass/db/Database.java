@@ -19,7 +19,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -101,7 +100,7 @@ public final class Database {
                 }
             }
         }
-        out.sort(Comparator.comparing(BundleEntry::name));
+        out.sort(null);   // by name
         return out;
     }
 

@@ -47,7 +47,9 @@ public record RegisteredFile(
         needed = List.copyOf(needed);
         versionDefinitions = List.copyOf(versionDefinitions);
         Map<String, List<String>> copy = new LinkedHashMap<>();
-        versionRequirements.forEach((k, v) -> copy.put(k, List.copyOf(v)));
+        for (Map.Entry<String, List<String>> e : versionRequirements.entrySet()) {
+            copy.put(e.getKey(), List.copyOf(e.getValue()));
+        }
         versionRequirements = java.util.Collections.unmodifiableMap(copy);
         definedSymbols = List.copyOf(definedSymbols);
     }
@@ -108,7 +110,10 @@ public record RegisteredFile(
         Map<String, List<String>> req = new LinkedHashMap<>();
         Fields r = f.optObject("versionRequirements");
         if (r != null) {
-            r.raw().fieldNames().forEachRemaining(name -> req.put(name, r.stringList(name)));
+            for (java.util.Iterator<String> names = r.raw().fieldNames(); names.hasNext(); ) {
+                String name = names.next();
+                req.put(name, r.stringList(name));
+            }
         }
         return new RegisteredFile(f.string("path"),
                 switch (role) {

@@ -98,7 +98,9 @@ public record Plan(
         o.put("verdict", verdict.id());
         o.set("bundles", Json.array(bundles));
         ArrayNode fs = o.putArray("findings");
-        findings.forEach(f -> fs.add(f.toJson()));
+        for (Finding f : findings) {
+            fs.add(f.toJson());
+        }
         ObjectNode p = o.putObject("plan");
         ArrayNode ms = p.putArray("mounts");
         for (Mount m : mounts) {

@@ -21,7 +21,9 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -48,7 +50,7 @@ public final class Planner {
         }
         List<BundleEntry> selected = select(profile, database, findings);
         if (selected.isEmpty()) {
-            if (findings.stream().noneMatch(Finding::isError)) {
+            if (!anyError(findings)) {
                 findings.add(Finding.info("nothing-to-inject", "no registered bundle applies to this container"
                         + describeWhy(profile)));
                 return none(findings);
@@ -80,7 +82,10 @@ public final class Planner {
         if (errorCount(findings) > 0) {
             return refuse(findings, names);
         }
-        boolean loaderDirs = edits.env.stream().anyMatch(e -> e.name().equals("LD_LIBRARY_PATH"));
+        boolean loaderDirs = false;
+        for (Plan.EnvEdit e : edits.env) {
+            loaderDirs |= e.name().equals("LD_LIBRARY_PATH");
+        }
         if (!edits.added.isEmpty()) {
             edits.env.add(0, new Plan.EnvEdit("LD_LIBRARY_PATH", Plan.LIBRARY_DIR, Plan.EnvEdit.Action.PREPEND, "bypass"));
         }
@@ -109,6 +114,25 @@ public final class Planner {
             }
         }
         return n;
+    }
+
+    // Loops, not streams or lambdas: a cold hook links none it can do without (docs/speed.md).
+    private static boolean anyError(List<Finding> findings) {
+        for (Finding f : findings) {
+            if (f.isError()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void addTo(Map<String, Set<String>> sets, String key, String value) {
+        Set<String> set = sets.get(key);
+        if (set == null) {
+            set = new TreeSet<>();
+            sets.put(key, set);
+        }
+        set.add(value);
     }
 
     private static String describeWhy(ContainerProfile p) {
@@ -345,7 +369,7 @@ public final class Planner {
             }
             imported.add(imp.symbol());
             if (!hostDefined.contains(imp.symbol())) {
-                missingBy.computeIfAbsent(imp.importedBy(), k -> new TreeSet<>()).add(imp.symbol());
+                addTo(missingBy, imp.importedBy(), imp.symbol());
             }
         }
         String weakNote = weakAbsent == 0 ? "" : "; " + weakAbsent + " weak reference" + (weakAbsent == 1 ? "" : "s")
@@ -356,10 +380,13 @@ public final class Planner {
                     + " library" + weakNote, null).forBundle(b.name()));
         } else {
             Set<String> missing = new TreeSet<>();
-            missingBy.values().forEach(missing::addAll);
+            for (Set<String> symbols : missingBy.values()) {
+                missing.addAll(symbols);
+            }
             List<String> who = new ArrayList<>();
             for (String consumer : missingBy.keySet()) {
-                boolean now = p.consumer(consumer).map(ContainerProfile.Consumer::bindNow).orElse(false);
+                Optional<ContainerProfile.Consumer> c = p.consumer(consumer);
+                boolean now = c.isPresent() && c.get().bindNow();
                 who.add(consumer + (now ? " (bound at load: it fails to start)" : " (bound lazily: it fails at the first call)"));
             }
             String consumers = who.size() <= 3 ? String.join(", ", who)
@@ -395,7 +422,7 @@ public final class Planner {
                         || !ownDefined.contains(imp.symbol()) || hostDefined.contains(imp.symbol())) {
                     continue;
                 }
-                missingBy.computeIfAbsent(imp.importedBy(), k -> new TreeSet<>()).add(imp.symbol());
+                addTo(missingBy, imp.importedBy(), imp.symbol());
                 missing.add(imp.symbol());
             }
         }
@@ -557,8 +584,9 @@ public final class Planner {
             edits.devices.add(new Plan.Device(d, d.path(), b.name()));
         }
         edits.env.addAll(selection.env());
-        b.descriptor().env().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e ->
-                edits.env.add(new Plan.EnvEdit(e.getKey(), e.getValue(), Plan.EnvEdit.Action.SET, b.name())));
+        for (Map.Entry<String, String> e : new TreeMap<>(b.descriptor().env()).entrySet()) {
+            edits.env.add(new Plan.EnvEdit(e.getKey(), e.getValue(), Plan.EnvEdit.Action.SET, b.name()));
+        }
     }
 
     /**

@@ -5,7 +5,15 @@ import java.util.Comparator;
 /** Dotted numeric versions ("2.34", "12.4.1", "535.104.05"), compared component by component. */
 public final class Versions {
     /** Numeric comparison; missing trailing components count as zero; non-digits end a component. */
-    public static final Comparator<String> ORDER = Versions::compare;
+    public static final Comparator<String> ORDER = new Order();
+
+    /** A class, not a method reference: a cold hook links no lambda it can do without (docs/speed.md). */
+    private static final class Order implements Comparator<String> {
+        @Override
+        public int compare(String a, String b) {
+            return Versions.compare(a, b);
+        }
+    }
 
     private Versions() {
     }
