@@ -137,7 +137,7 @@ echo "install.sh: making the class-data archive for $java (about 10 s)"
 # make-cds.sh unpacked JNA's native part into $lib/jna: the directory first, so that --uninstall
 # (newest first) removes the file before it.
 if [ -d "$lib/jna" ]; then note dir "$lib/jna"; fi
-for archive in "$lib/bypass.aot" "$lib/bypass.jsa" "$lib/jna/libjnidispatch.so"; do
+for archive in "$lib/bypass.aot" "$lib/bypass.jsa" "$lib/bypass-admin.aot" "$lib/bypass-admin.jsa" "$lib/jna/libjnidispatch.so"; do
     if [ -f "$archive" ]; then chown root:root "$archive"; chmod 0644 "$archive"; note file "$archive"; fi
 done
 

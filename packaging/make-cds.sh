@@ -62,17 +62,29 @@ train() { # PHASE JVM-OPTION...
 trained() { # PHASE: says so when a phase did not do what it trains (the archive still works)
     echo "make-cds.sh: the training's $1 phase failed: $(tail -n 1 "$work/train-$1.err"); the archive may lack a hook's classes" >&2
 }
+# The admin commands (check, match, wrap, patch-bundle, db ...) profile an image every time: an
+# archive of their own, trained by a check of the training image, keeps the hook's small.
+admin() { # JVM-OPTION...
+    "$java" "$@" -Djna.boot.library.path="$out/jna" -Djna.nounpack=true -Djna.nosys=true -Dbypass.helper="$helper" \
+        -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmn8m -XX:-UsePerfData -cp "$jar" io.bypass.cli.Main \
+        --db "$work/db" --config "$work/no-config.json" check --rootfs "$work/rootfs" --exec /usr/bin/true >/dev/null 2>&1 || true
+}
 feature=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
-rm -f "$out/bypass.aot" "$out/bypass.jsa"
+rm -f "$out/bypass.aot" "$out/bypass.jsa" "$out/bypass-admin.aot" "$out/bypass-admin.jsa"
 train store -Xshare:auto || trained store
 if [ "${feature%%.*}" -ge 25 ] 2>/dev/null; then
     train hit -XX:AOTCacheOutput="$out/bypass.aot.tmp" || trained hit
     [ -s "$out/bypass.aot.tmp" ] && mv "$out/bypass.aot.tmp" "$out/bypass.aot"
+    admin -XX:AOTCacheOutput="$out/bypass-admin.aot.tmp"
+    [ -s "$out/bypass-admin.aot.tmp" ] && mv "$out/bypass-admin.aot.tmp" "$out/bypass-admin.aot"
 else
     train hit -XX:ArchiveClassesAtExit="$out/bypass.jsa.tmp" -Xshare:auto || trained hit
     [ -s "$out/bypass.jsa.tmp" ] && mv "$out/bypass.jsa.tmp" "$out/bypass.jsa"
+    admin -XX:ArchiveClassesAtExit="$out/bypass-admin.jsa.tmp" -Xshare:auto
+    [ -s "$out/bypass-admin.jsa.tmp" ] && mv "$out/bypass-admin.jsa.tmp" "$out/bypass-admin.jsa"
 fi
-rm -f "$out/bypass.aot.tmp" "$out/bypass.jsa.tmp" "$out/bypass.aot.config"
+rm -f "$out/bypass.aot.tmp" "$out/bypass.jsa.tmp" "$out/bypass.aot.config" "$out/bypass-admin.aot.tmp" \
+    "$out/bypass-admin.jsa.tmp" "$out/bypass-admin.aot.config"
 if [ ! -e "$out/bypass.aot" ] && [ ! -e "$out/bypass.jsa" ]; then
     echo "make-cds.sh: $java made no archive; bypass will start without one" >&2
 fi
