@@ -141,6 +141,12 @@ void vlog(const struct helper *h, long line, const char *fmt, ...) __attribute__
 
 void write_all(int fd, const char *buf, size_t len);
 
+/* --exec-with-channel PROGRAM ARG... (channel.c): starts a helper that waits for
+ * a plan on descriptor 3 of PROGRAM, then execs PROGRAM. Returns -1 in that
+ * helper (main goes on with the plan on stdin), and an exit status when PROGRAM
+ * could not be run. */
+int channel_exec(int argc, char **argv);
+
 /* Makes room for one more undo entry (fails with EXIT_OTHER), so that
  * undo_push after the action it records cannot fail. */
 void undo_reserve(struct helper *h, long line);

@@ -17,7 +17,8 @@
  * creation inside the root), expect.c (a validate-only plan), sha256.c
  * (SHA-256), mount.c (the mount directives), ldcache.c (the
  * loader cache: ldconfig), report.c (the error line and the undo log),
- * kernel.c (syscall wrappers), and this file (process set-up, the namespace,
+ * kernel.c (syscall wrappers), channel.c (the helper started by the launcher
+ * before the JVM, --exec-with-channel), and this file (process set-up, the namespace,
  * the order of work).  See README.md for the plan format, the exit codes and
  * the security rules.
  */
@@ -186,6 +187,14 @@ static void perform(struct helper *h, struct plan *plan)
 
 int main(int argc, char **argv)
 {
+	/* Before hygiene(): the launcher's mode execs the JVM, which must keep
+	 * the hook's descriptors, umask and signal mask. */
+	if (argc >= 2 && strcmp(argv[1], "--exec-with-channel") == 0) {
+		int r = channel_exec(argc - 2, argv + 2);
+		if (r >= 0)
+			return r;
+		argc = 1;   /* the waiting helper: no options */
+	}
 	hygiene();
 	struct helper h = { .res = { .rootfd = -1 }, .devnull = -1 };
 	for (int i = 1; i < argc; i++) {

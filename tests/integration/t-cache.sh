@@ -227,6 +227,11 @@ if [ -f "$REPO/target/bypass.jsa" ] || [ -f "$REPO/target/bypass.aot" ]; then
             assert_eq "$(grep 'source: file:' "$log" 2>/dev/null | sed 's/.*load\] //' | head -5)" "" \
                 "$run hook: no class from the jar"
         fi
+        if [ "$run" = warm ]; then
+            # Its helper is the one the launcher started (--exec-with-channel): the JVM starts no process.
+            assert_eq "$(grep -c 'java.lang.ProcessImpl ' "$log")" 0 "warm hook: the launcher's helper, no process started by the JVM"
+            assert_eq "$(mpich_version "$RUN_OUT")" "4.0.2" "warm hook: the host MPICH, mounted by the launcher's helper"
+        fi
     done
     assert_eq "$(mpich_version "$RUN_OUT")" "4.2.1" "the opted-out start ran on the image's own MPICH"
 else

@@ -1221,6 +1221,50 @@ else
 	ok "a write error on stdout does not fail a successful plan # skip: no /dev/full"
 fi
 
+# --- the end marker and the helper the launcher starts (channel.c) --------------------------------
+# A plan that ends with the line end-of-plan is whole: the helper does not wait for an end of file.
+printf '%s\n%s\n%s\nmkdir /marker/a 0755\nend-of-plan\n' "$H" "$N" "$RT" >"$P"
+RC=0
+{ cat "$P"; sleep 20; } | env -i timeout 10 "$HELPER" >"$SCRATCH/stdout" 2>"$SCRATCH/stderr" || RC=$?
+if [ "$RC" = 0 ] && [ ! -s "$SCRATCH/stderr" ] && in_ns test -d "$R/marker/a"; then
+	ok "end-of-plan: the plan runs without an end of file"
+else not_ok "end-of-plan: the plan runs without an end of file" "exit $RC" "stderr: $(cat "$SCRATCH/stderr")"; fi
+printf '%s\n%s\n%s\nend-of-plan\nmkdir /marker/b 0755\n' "$H" "$N" "$RT" >"$P"
+run_helper "$P"
+if [ "$RC" = 10 ] && one_error_line && ! in_ns test -e "$R/marker/b"; then ok "end-of-plan before the last line: a plan error, nothing done"
+else not_ok "end-of-plan before the last line: a plan error, nothing done" "exit $RC" "stderr: $ERR"; fi
+
+# --exec-with-channel: the program gets the waiting helper's stdin, stdout, stderr and status at
+# 3, 4, 5 and 6, keeps its own stdin, stdout and stderr, and its exit status is the command's.
+printf '%s\n%s\n%s\nmkdir /channel/a 0755\nend-of-plan\n' "$H" "$N" "$RT" >"$P"
+RC=0
+OUTPUT=$(echo own-stdin | env -i timeout 20 "$HELPER" --exec-with-channel /bin/sh -c \
+	'cat "$1" >&3; read -r own; echo "own=$own report=$(cat <&4) err=[$(cat <&5)] $(cat <&6)"; exit 3' sh "$P" 2>"$SCRATCH/stderr") || RC=$?
+case $OUTPUT in
+"own=own-stdin report=created /channel "*" err=[] exit 0") good=yes ;;
+*) good=no ;;
+esac
+if [ "$RC" = 3 ] && [ "$good" = yes ] && in_ns test -d "$R/channel/a"; then ok "--exec-with-channel: the plan on 3, the report on 4, the status on 6"
+else not_ok "--exec-with-channel: the plan on 3, the report on 4, the status on 6" "exit $RC" "output: $OUTPUT" "stderr: $(cat "$SCRATCH/stderr")"; fi
+RC=0
+OUTPUT=$(env -i timeout 20 "$HELPER" --exec-with-channel /bin/sh -c 'exec 3>&-; echo "$(cat <&5) / $(cat <&6)"' 2>&1) || RC=$?
+case $OUTPUT in
+*"empty plan"*" / exit 10") good=yes ;;
+*) good=no ;;
+esac
+if [ "$RC" = 0 ] && [ "$good" = yes ]; then ok "--exec-with-channel: no plan, nothing done (exit 10)"
+else not_ok "--exec-with-channel: no plan, nothing done (exit 10)" "exit $RC" "output: $OUTPUT"; fi
+# The waiting helper holds none of the command's own descriptors: its stdout ends with the program.
+RC=0
+OUTPUT=$(env -i timeout 5 "$HELPER" --exec-with-channel /bin/echo done 2>&1) || RC=$?
+if [ "$RC" = 0 ] && [ "$OUTPUT" = done ]; then ok "--exec-with-channel: the command's stdout ends when the program exits"
+else not_ok "--exec-with-channel: the command's stdout ends when the program exits" "exit $RC" "output: $OUTPUT"; fi
+RC=0
+OUTPUT=$(env -i "$HELPER" --exec-with-channel sh -c true 2>&1) || RC=$?
+if [ "$RC" = 1 ] && [ "$OUTPUT" = "bypass-mount-helper: --exec-with-channel needs an absolute program path" ]; then
+	ok "--exec-with-channel: a relative program is refused (exit 1)"
+else not_ok "--exec-with-channel: a relative program is refused (exit 1)" "exit $RC" "output: $OUTPUT"; fi
+
 check "host mount table never gained an entry" test "$(mi_fields "$HOST_MI_BEFORE")" = "$(mi_fields /proc/$$/mountinfo)"
 check "nothing created in the host's /" test ! -e "/$UNIQUE"
 check "host dir still empty" test -z "$(ls -A "$HOSTDIR")"

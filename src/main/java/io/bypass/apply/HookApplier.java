@@ -282,8 +282,15 @@ public final class HookApplier {
         return converse(start(helper), planText);
     }
 
-    /** The helper, started with a clean environment; it waits for its plan on stdin. */
+    /**
+     * The helper, started with a clean environment; it waits for its plan on stdin. The one the
+     * launcher started before this JVM, when there is one ({@link HelperChannel}).
+     */
     private static Process start(Path helper) throws IOException {
+        Process waiting = HelperChannel.take(helper);
+        if (waiting != null) {
+            return waiting;
+        }
         preferDirectLaunch();
         ProcessBuilder pb = new ProcessBuilder(helper.toString());
         Map<String, String> env = pb.environment();
