@@ -43,9 +43,11 @@ public final class HookTraining {
     /**
      * The packages a cache hit or an idle hook may reach. Not the profiler's, the planner's or the
      * database's (container, elf, host, plan, db): linking those at the dump pulls in what they
-     * use (jackson-databind for the descriptors: 1.4 MB more archive).
+     * use (jackson-databind for the descriptors: 1.4 MB more archive). Not the command line's
+     * (cli): its admin commands are the admin archive's, and the hook's own classes of it are
+     * loaded by running the hook.
      */
-    private static final List<String> HIT_PACKAGES = List.of("io/bypass/apply/", "io/bypass/cache/", "io/bypass/cli/",
+    private static final List<String> HIT_PACKAGES = List.of("io/bypass/apply/", "io/bypass/cache/",
             "io/bypass/config/", "io/bypass/front/", "io/bypass/oci/", "io/bypass/util/");
 
     private HookTraining() {
