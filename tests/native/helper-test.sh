@@ -1222,11 +1222,12 @@ else
 fi
 
 # --- the end marker and the helper the launcher starts (channel.c) --------------------------------
-# A plan that ends with the line end-of-plan is whole: the helper does not wait for an end of file.
+# A plan that ends with the line end-of-plan is whole: the helper reads no more (a line sent later
+# would make it a plan error) and does not wait for an end of file.
 printf '%s\n%s\n%s\nmkdir /marker/a 0755\nend-of-plan\n' "$H" "$N" "$RT" >"$P"
 RC=0
-{ cat "$P"; sleep 20; } | env -i timeout 10 "$HELPER" >"$SCRATCH/stdout" 2>"$SCRATCH/stderr" || RC=$?
-if [ "$RC" = 0 ] && [ ! -s "$SCRATCH/stderr" ] && in_ns test -d "$R/marker/a"; then
+{ cat "$P"; sleep 2; echo "mkdir /marker/late 0755"; } | env -i timeout 10 "$HELPER" >"$SCRATCH/stdout" 2>"$SCRATCH/stderr" || RC=$?
+if [ "$RC" = 0 ] && [ ! -s "$SCRATCH/stderr" ] && in_ns test -d "$R/marker/a" && ! in_ns test -e "$R/marker/late"; then
 	ok "end-of-plan: the plan runs without an end of file"
 else not_ok "end-of-plan: the plan runs without an end of file" "exit $RC" "stderr: $(cat "$SCRATCH/stderr")"; fi
 printf '%s\n%s\n%s\nend-of-plan\nmkdir /marker/b 0755\n' "$H" "$N" "$RT" >"$P"
