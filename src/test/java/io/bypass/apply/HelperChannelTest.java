@@ -38,12 +38,24 @@ class HelperChannelTest {
         return new ProcessBuilder("sh", "-c", script, "sh", dir.toString(), report, error, status).start();
     }
 
+    /** A channel to a fake helper that answers with report, error and status. */
+    private record Fake(Path dir, Process helper, Process channel) {
+    }
+
+    private Fake fake(String report, String error, String status) throws IOException, InterruptedException {
+        Path dir = Files.createDirectories(tmp.resolve("ch"));
+        Process helper = fakeHelper(dir, report, error, status);
+        Process channel = HelperChannel.open(dir, "3,4,5,6");
+        assertNotNull(channel);
+        return new Fake(dir, helper, channel);
+    }
+
     @Test
     void aPlanGoesOutWithItsEndMarkerAndTheReportAndStatusComeBack() throws Exception {
-        Path dir = Files.createDirectories(tmp.resolve("ch"));
-        Process fake = fakeHelper(dir, "created /opt/x 40755 1 0 0 0 0\n", "", "exit 0");
-        Process p = HelperChannel.open(dir, "3,4,5,6");
-        assertNotNull(p);
+        Fake f = fake("created /opt/x 40755 1 0 0 0 0\n", "", "exit 0");
+        Process p = f.channel();
+        Process fake = f.helper();
+        Path dir = f.dir();
         try (OutputStream out = p.getOutputStream()) {
             out.write("bypass-plan 1\nns 42\nroot /r\n".getBytes(StandardCharsets.UTF_8));
         }
@@ -59,30 +71,26 @@ class HelperChannelTest {
 
     @Test
     void anAbandonedHelperIsSentAPlanThatIsNotOne() throws Exception {
-        Path dir = Files.createDirectories(tmp.resolve("ch"));
-        Process fake = fakeHelper(dir, "", "bypass-mount-helper: 1: missing header", "exit 10");
-        Process p = HelperChannel.open(dir, "3,4,5,6");
-        assertNotNull(p);
+        Fake f = fake("", "bypass-mount-helper: 1: missing header", "exit 10");
+        Process p = f.channel();
         p.destroyForcibly();
         assertTrue(p.waitFor(5, TimeUnit.SECONDS));
         assertEquals(10, p.exitValue());
-        assertEquals(0, fake.waitFor());
-        assertEquals("abandoned\nend-of-plan\n", Files.readString(dir.resolve("got")));
+        assertEquals(0, f.helper().waitFor());
+        assertEquals("abandoned\nend-of-plan\n", Files.readString(f.dir().resolve("got")));
     }
 
     @Test
     void aHelperKilledBySignalReadsAsOneThatDied() throws Exception {
-        Path dir = Files.createDirectories(tmp.resolve("ch"));
-        Process fake = fakeHelper(dir, "", "", "signal 9");
-        Process p = HelperChannel.open(dir, "3,4,5,6");
-        assertNotNull(p);
+        Fake f = fake("", "", "signal 9");
+        Process p = f.channel();
         try (OutputStream out = p.getOutputStream()) {
             out.write("bypass-plan 1\n".getBytes(StandardCharsets.UTF_8));
         }
         p.getInputStream().readAllBytes();
         p.getErrorStream().readAllBytes();
         assertEquals(137, p.waitFor());
-        assertEquals(0, fake.waitFor());
+        assertEquals(0, f.helper().waitFor());
     }
 
     @Test
