@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include "helper.h"
+#include "kernel.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,14 +45,6 @@ static bool high_pipe(int p[2])
 	close(raw[0]);
 	close(raw[1]);
 	return p[0] >= 0 && p[1] >= 0;
-}
-
-static void close_from(int lowest)
-{
-	if (syscall(__NR_close_range, (unsigned)lowest, ~0u, 0u) != 0) {
-		for (int fd = lowest; fd < 65536; fd++)
-			close(fd);
-	}
 }
 
 /* Onto fd, without close-on-exec (dup2 clears it), or exit. */

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
 struct bp_open_how {
@@ -20,6 +22,18 @@ struct bp_open_how {
 int dup_cloexec(int fd)
 {
 	return fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
+void close_from(int lowest)
+{
+	if (syscall(__NR_close_range, (unsigned)lowest, ~0u, 0u) == 0)
+		return;
+	struct rlimit rl;
+	long max = 65536;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur < max)
+		max = (long)rl.rlim_cur;
+	for (long fd = lowest; fd < max; fd++)
+		close((int)fd);
 }
 
 int proc_fd_path(char *buf, size_t len, int fd)

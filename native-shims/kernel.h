@@ -109,6 +109,10 @@ int stat_fd(int fd, struct bp_statx *sx);
 /* fcntl(F_DUPFD_CLOEXEC) above the standard descriptors. */
 int dup_cloexec(int fd);
 
+/* Closes every descriptor from lowest up (close_range, else one by one up to
+ * the soft descriptor limit, at most 65536). */
+void close_from(int lowest);
+
 /* "/proc/self/fd/N" into buf; -1 if it does not fit. */
 int proc_fd_path(char *buf, size_t len, int fd);
 

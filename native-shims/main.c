@@ -60,14 +60,7 @@ static void hygiene(void)
 			}
 		}
 	}
-	if (syscall(__NR_close_range, 3u, ~0u, 0u) != 0) {
-		struct rlimit rl;
-		long max = 65536;
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur < max)
-			max = (long)rl.rlim_cur;
-		for (long fd = 3; fd < max; fd++)
-			close((int)fd);
-	}
+	close_from(3);
 	umask(0);
 	sigset_t none;
 	sigemptyset(&none);
