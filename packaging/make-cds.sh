@@ -50,14 +50,18 @@ else
     echo "make-cds.sh: cannot unpack $so from $jar (needs jar, unzip or python3); bypass cannot read containers" >&2
 fi
 rm -rf "$out/jna/com"
+# A training JVM, with the launcher's flags: JVM-OPTION... MAIN-CLASS ARG...
+jvm() {
+    "$java" -Djna.boot.library.path="$out/jna" -Djna.nounpack=true -Djna.nosys=true -Dbypass.helper="$helper" \
+        -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmn8m -XX:-UsePerfData -cp "$jar" "$@"
+}
 # The training's two JVMs: the first computes and stores the training image's decision (a plain
 # JVM: the profiler's classes stay out of the archive), the second, archived, hits it.
 train() { # PHASE JVM-OPTION...
     phase=$1; shift
-    "$java" "$@" -Djna.boot.library.path="$out/jna" -Djna.nounpack=true -Djna.nosys=true -Dbypass.helper="$helper" \
-        -Dbypass.config="$work/no-config.json" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmn8m -XX:-UsePerfData \
-        -cp "$jar" io.bypass.cli.HookTraining --phase "$phase" --db "$work/db" --cache "$work/cache" \
-        --state "$work/state.json" --rootfs "$work/rootfs" --exec /usr/bin/true >/dev/null 2>"$work/train-$phase.err"
+    jvm "$@" -Dbypass.config="$work/no-config.json" io.bypass.cli.HookTraining --phase "$phase" --db "$work/db" \
+        --cache "$work/cache" --state "$work/state.json" --rootfs "$work/rootfs" --exec /usr/bin/true \
+        >/dev/null 2>"$work/train-$phase.err"
 }
 trained() { # PHASE: says so when a phase did not do what it trains (the archive still works)
     echo "make-cds.sh: the training's $1 phase failed: $(tail -n 1 "$work/train-$1.err"); the archive may lack a hook's classes" >&2
@@ -65,9 +69,8 @@ trained() { # PHASE: says so when a phase did not do what it trains (the archive
 # The admin commands (check, match, wrap, patch-bundle, db ...) profile an image every time: an
 # archive of their own, trained by a check of the training image, keeps the hook's small.
 admin() { # JVM-OPTION...
-    "$java" "$@" -Djna.boot.library.path="$out/jna" -Djna.nounpack=true -Djna.nosys=true -Dbypass.helper="$helper" \
-        -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmn8m -XX:-UsePerfData -cp "$jar" io.bypass.cli.Main \
-        --db "$work/db" --config "$work/no-config.json" check --rootfs "$work/rootfs" --exec /usr/bin/true >/dev/null 2>&1 || true
+    jvm "$@" io.bypass.cli.Main --db "$work/db" --config "$work/no-config.json" check --rootfs "$work/rootfs" \
+        --exec /usr/bin/true >/dev/null 2>&1 || true
 }
 feature=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
 rm -f "$out/bypass.aot" "$out/bypass.jsa" "$out/bypass-admin.aot" "$out/bypass-admin.jsa"

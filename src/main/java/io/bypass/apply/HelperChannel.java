@@ -38,11 +38,12 @@ final class HelperChannel extends Process {
     private boolean planSent;
     private Integer exit;
 
-    private HelperChannel(Path fds, int[] fd) throws IOException {
-        this.plan = new FileOutputStream(fds.resolve(String.valueOf(fd[0])).toFile());
-        this.report = new PipeInput(new FileInputStream(fds.resolve(String.valueOf(fd[1])).toFile()));
-        this.errors = new PipeInput(new FileInputStream(fds.resolve(String.valueOf(fd[2])).toFile()));
-        this.status = new PipeInput(new FileInputStream(fds.resolve(String.valueOf(fd[3])).toFile()));
+    /** Opens the four in order: plan, report, errors, status (the helper's side opens them so too). */
+    private HelperChannel(Path[] p) throws IOException {
+        this.plan = new FileOutputStream(p[0].toFile());
+        this.report = new PipeInput(new FileInputStream(p[1].toFile()));
+        this.errors = new PipeInput(new FileInputStream(p[2].toFile()));
+        this.status = new PipeInput(new FileInputStream(p[3].toFile()));
     }
 
     /**
@@ -92,18 +93,17 @@ final class HelperChannel extends Process {
         if (parts.length != 4) {
             return null;
         }
-        int[] fd = new int[4];
+        Path[] p = new Path[4];
         try {
             for (int i = 0; i < 4; i++) {
-                fd[i] = Integer.parseInt(parts[i]);
-                Path p = fds.resolve(parts[i]);
-                boolean pipe = Files.isSymbolicLink(p) ? Files.readSymbolicLink(p).toString().startsWith("pipe:")
-                        : (Integer) Files.getAttribute(p, "unix:mode") >> 12 == 01;   // a FIFO (tests)
-                if (fd[i] < 3 || !pipe) {
+                p[i] = fds.resolve(parts[i]);
+                boolean pipe = Files.isSymbolicLink(p[i]) ? Files.readSymbolicLink(p[i]).toString().startsWith("pipe:")
+                        : (Integer) Files.getAttribute(p[i], "unix:mode") >> 12 == 01;   // a FIFO (tests)
+                if (Integer.parseInt(parts[i]) < 3 || !pipe) {
                     return null;
                 }
             }
-            return new HelperChannel(fds, fd);
+            return new HelperChannel(p);
         } catch (IOException | RuntimeException e) {
             return null;   // not what the launcher sets up: the caller starts a helper itself
         }

@@ -218,20 +218,10 @@ public final class CachedDecision {
      * For the class-data archive's training (packaging/make-cds.sh), in two JVMs so that the
      * archive holds the paths of a warm hook and not those of a cold one: {@code store} computes
      * and stores a decision of the training image in a cache at dir (owned by whoever runs it),
-     * and {@code hit} finds it there. Each returns its outcome: "computed", then "hit".
+     * and {@code hit} finds it there, with the hook's checker. Returns the outcome: "computed",
+     * then "hit".
      */
-    public static String trainStore(Database db, Path rootfs, String exec, Path dir) {
-        return trainDecide(db, rootfs, exec, dir, null).cache();
-    }
-
-    /** The training's second half, with the hook's checker; see {@link #trainStore}. */
-    public static String trainHit(Database db, Path rootfs, String exec, Path dir, Checker checker) {
-        Decision hit = trainDecide(db, rootfs, exec, dir, checker);
-        Verifier.quickCheckSources(hit.sources());
-        return hit.cache();
-    }
-
-    private static Decision trainDecide(Database db, Path rootfs, String exec, Path dir, Checker checker) {
+    public static String train(Database db, Path rootfs, String exec, Path dir, Checker checker) {
         int uid;
         try {
             uid = (Integer) Files.getAttribute(Files.createDirectories(dir), "unix:uid");
@@ -241,7 +231,8 @@ public final class CachedDecision {
         DecisionCache cache = DecisionCache.open(dir.resolve("decisions"), DecisionCache.Options.defaults().withOwner(uid));
         Request req = new Request(rootfs, Map.of(), Map.of(), exec == null ? List.of() : List.of(exec), "runtime-hook", "hook",
                 Policy.DEFAULT);
-        return decide(cache, key(db, dir.resolve("no-config.json"), req).digest(), db, req, DecisionCache.DEFAULT_WAIT, checker);
+        return decide(cache, key(db, dir.resolve("no-config.json"), req).digest(), db, req, DecisionCache.DEFAULT_WAIT, checker)
+                .cache();
     }
 
     /** The decision computed here, without the cache. */

@@ -88,19 +88,7 @@ final class HookCommand implements Callable<Integer> {
                         }
                     }
                 },
-                // A cache hit re-checks its files through the helper: no JNA, no ELF parsing here;
-                // one that injects leaves it to the helper run that mounts (one spawn).
-                new CachedDecision.Checker() {
-                    @Override
-                    public String problem(Path rootfs, List<FileIdentity> files) {
-                        return HookApplier.verify(helperOf(site), rootfs, files);
-                    }
-
-                    @Override
-                    public boolean defersInject() {
-                        return true;
-                    }
-                });
+                new HelperChecker(site));
         if (d.refused()) {
             err.println(d.refusalLine());
             return ExitCodes.REFUSED;
@@ -150,6 +138,29 @@ final class HookCommand implements Callable<Integer> {
     }
 
     /** The site's mount helper, else the one next to this bypass (the launcher's). */
+    /**
+     * How a hook's cache hit re-checks its files: through the helper (no JNA, no ELF parsing
+     * here); one that injects leaves it to the helper run that mounts (one spawn). The helper is
+     * located when first needed. A class of its own: the archive's training uses it too.
+     */
+    static final class HelperChecker implements CachedDecision.Checker {
+        private final Site site;
+
+        HelperChecker(Site site) {
+            this.site = site;
+        }
+
+        @Override
+        public String problem(Path rootfs, List<FileIdentity> files) {
+            return HookApplier.verify(helperOf(site), rootfs, files);
+        }
+
+        @Override
+        public boolean defersInject() {
+            return true;
+        }
+    }
+
     static Path helperOf(Site site) {
         return site.config().helper() != null ? site.config().helper() : helperPath();
     }

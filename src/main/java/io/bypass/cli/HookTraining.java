@@ -92,7 +92,7 @@ public final class HookTraining {
         }
         Database database = new Database(db);
         if ("store".equals(phase)) {
-            String outcome = CachedDecision.trainStore(database, rootfs, exec, cache);
+            String outcome = CachedDecision.train(database, rootfs, exec, cache, null);
             return report(err, "store", "computed", outcome);
         }
         return hit(database, cache, rootfs, exec, state, err);
@@ -107,8 +107,8 @@ public final class HookTraining {
         String helper = System.getProperty("bypass.helper", "");
         Path helperPath = helper.isEmpty() || !Files.isExecutable(Path.of(helper)) ? null : Path.of(helper);
         // The hit, checked as the hook checks it: an injecting plan left to the helper that mounts.
-        DeferringChecker checker = new DeferringChecker(helperPath);
-        String outcome = CachedDecision.trainHit(db, rootfs, exec, cache, helperPath == null ? null : checker);
+        String outcome = CachedDecision.train(db, rootfs, exec, cache,
+                helperPath == null ? null : new HookCommand.HelperChecker(Site.load(db, Site.configFileFor(null, false))));
         if (helperPath != null) {
             // The helper's own re-check (a refusing or empty plan's hit), on what a profile records.
             sink.println(HookApplier.verify(helperPath, ContainerRoot.realDir(rootfs),
@@ -128,25 +128,6 @@ public final class HookTraining {
         sink.flush();
         err.println("bypass training: hit phase: " + outcome + ", " + loaded + " classes of the hit's packages loaded");
         return report(err, "hit", "hit", outcome);
-    }
-
-    /** The hook's checker (HookCommand's), which defers an injecting plan's re-check to the helper. */
-    private static final class DeferringChecker implements CachedDecision.Checker {
-        private final Path helper;
-
-        DeferringChecker(Path helper) {
-            this.helper = helper;
-        }
-
-        @Override
-        public String problem(Path rootfs, List<FileIdentity> files) {
-            return HookApplier.verify(helper, rootfs, files);
-        }
-
-        @Override
-        public boolean defersInject() {
-            return true;
-        }
     }
 
     private static int report(PrintWriter err, String phase, String expected, String outcome) {

@@ -47,9 +47,9 @@ class CachedDecisionTest {
     void trainingStoresInOneRunAndHitsInTheNext() {
         Database db = new Database(tmp.resolve("db"));
         Path cache = tmp.resolve("training-cache");
-        assertEquals("computed", CachedDecision.trainStore(db, rootfs, "/app/x", cache));
-        assertEquals("hit", CachedDecision.trainHit(db, rootfs, "/app/x", cache, null));
-        assertEquals("hit", CachedDecision.trainHit(db, rootfs, "/app/x", cache, null), "the entry stays");
+        assertEquals("computed", CachedDecision.train(db, rootfs, "/app/x", cache, null));
+        assertEquals("hit", CachedDecision.train(db, rootfs, "/app/x", cache, null));
+        assertEquals("hit", CachedDecision.train(db, rootfs, "/app/x", cache, null), "the entry stays");
     }
 
     // ---------------------------------------------------------------- the key
