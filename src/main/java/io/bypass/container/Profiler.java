@@ -472,11 +472,12 @@ public final class Profiler {
 
     private static final byte[] BANNER = "release version ".getBytes(StandardCharsets.US_ASCII);
     private static final long BANNER_SCAN_LIMIT = 32L << 20;
+    private static final int BANNER_CHUNK = 16 << 10;
 
     /**
      * The "GNU C Library ... release version 2.31." banner that libc.so.6 carries, or null. It is
-     * a constant string, so it is searched in .rodata (a tenth of libc), else in the whole file:
-     * every byte read here is also hashed into the decision cache's evidence and re-checked on a hit.
+     * a constant string, so it is searched in .rodata (a tenth of libc), else in the file's first
+     * 32 MiB, in 16 KiB chunks from the end back: every byte read here is also hashed into the decision cache's evidence and re-checked on a hit.
      */
     static String bannerVersion(ElfReader.Source file) throws IOException {
         long[] rodata = ElfReader.sectionRange(file, ".rodata");
@@ -485,38 +486,45 @@ public final class Profiler {
     }
 
     private static String bannerVersion(ElfReader.Source file, long from, long length) throws IOException {
-        long size = from + Math.min(length, BANNER_SCAN_LIMIT);
-        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(1 << 20, Math.max(1, size - from)));
-        long pos = from;
-        while (pos < size) {
+        long end = from + Math.min(length, BANNER_SCAN_LIMIT);
+        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(BANNER_CHUNK, Math.max(1, end - from)));
+        byte[] a = buf.array();
+        // From the end back: glibc's banner lies near the end of .rodata (at 82 % of it in Debian
+        // 12's and 13's libc), and a scan that stops there reads and hashes a fifth of it.
+        while (end > from) {
+            long start = Math.max(from, end - buf.capacity());
             buf.clear();
-            if (size - pos < buf.capacity()) {
-                buf.limit((int) (size - pos));
+            buf.limit((int) (end - start));
+            while (buf.hasRemaining() && file.read(buf, start + buf.position()) > 0) {
+                // a short read: the rest of the chunk
             }
-            int n = file.read(buf, pos);
-            if (n <= 0) {
-                break;
-            }
-            byte[] a = buf.array();
-            for (int i = 0; i + BANNER.length + 8 < n; i++) {
-                if (a[i] == 'r' && matches(a, i)) {
-                    int j = i + BANNER.length;
-                    StringBuilder v = new StringBuilder();
-                    while (j < n && v.length() < 16 && (Character.isDigit(a[j]) || a[j] == '.')) {
-                        v.append((char) a[j]);
-                        j++;
-                    }
-                    String s = v.toString();
-                    while (s.endsWith(".")) {
-                        s = s.substring(0, s.length() - 1);
-                    }
-                    if (s.matches("\\d+\\.\\d+(\\.\\d+)?")) {
-                        return s;
-                    }
-                }
+            String found = bannerIn(a, buf.position());
+            if (found != null || start == from) {
+                return found;
             }
             // Overlap chunks so a banner across the boundary is still found.
-            pos += Math.max(1, n - 64);
+            end = start + 64;
+        }
+        return null;
+    }
+
+    private static String bannerIn(byte[] a, int n) {
+        for (int i = 0; i + BANNER.length + 8 < n; i++) {
+            if (a[i] == 'r' && matches(a, i)) {
+                int j = i + BANNER.length;
+                StringBuilder v = new StringBuilder();
+                while (j < n && v.length() < 16 && (Character.isDigit(a[j]) || a[j] == '.')) {
+                    v.append((char) a[j]);
+                    j++;
+                }
+                String s = v.toString();
+                while (s.endsWith(".")) {
+                    s = s.substring(0, s.length() - 1);
+                }
+                if (s.matches("\\d+\\.\\d+(\\.\\d+)?")) {
+                    return s;
+                }
+            }
         }
         return null;
     }
