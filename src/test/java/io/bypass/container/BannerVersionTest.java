@@ -29,19 +29,23 @@ class BannerVersionTest {
                     .getBytes(StandardCharsets.US_ASCII);
             System.arraycopy(banner, 0, bytes, offset, banner.length);
         }
+        return sourceOf(bytes);
+    }
+
+    /** The bytes as a file, at most 1000 of them a read: the scan must cope with short reads. */
+    static ElfReader.Source sourceOf(byte[] bytes) {
         return new ElfReader.Source() {
             @Override
             public long size() {
-                return size;
+                return bytes.length;
             }
 
-            /** At most 1000 bytes a call: the scan must cope with short reads. */
             @Override
             public int read(ByteBuffer dst, long position) {
-                if (position >= size) {
+                if (position >= bytes.length) {
                     return -1;
                 }
-                int n = (int) Math.min(Math.min(dst.remaining(), 1000), size - position);
+                int n = (int) Math.min(Math.min(dst.remaining(), 1000), bytes.length - position);
                 dst.put(bytes, (int) position, n);
                 return n;
             }
@@ -74,23 +78,9 @@ class BannerVersionTest {
 
     @Test
     void theHostLibc() throws IOException {
-        Path libc = Path.of("/lib/x86_64-linux-gnu/libc.so.6");
-        String version;
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(libc)) {
-            version = Profiler.bannerVersion(new ElfReader.Source() {
-                @Override
-                public long size() throws IOException {
-                    return ch.size();
-                }
-
-                @Override
-                public int read(ByteBuffer dst, long position) throws IOException {
-                    return ch.read(dst, position);
-                }
-            });
-        }
+        byte[] libc = java.nio.file.Files.readAllBytes(Path.of("/lib/x86_64-linux-gnu/libc.so.6"));
         // gnu_get_libc_version() of this very JVM's libc names the same release.
-        assertEquals(hostGlibc(), version);
+        assertEquals(hostGlibc(), Profiler.bannerVersion(sourceOf(libc)));
     }
 
     static String hostGlibc() {
