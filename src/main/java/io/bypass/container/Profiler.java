@@ -477,7 +477,8 @@ public final class Profiler {
     /**
      * The "GNU C Library ... release version 2.31." banner that libc.so.6 carries, or null. It is
      * a constant string, so it is searched in .rodata (a tenth of libc), else in the file's first
-     * 32 MiB, in 16 KiB chunks from the end back: every byte read here is also hashed into the decision cache's evidence and re-checked on a hit.
+     * 32 MiB; either range in 16 KiB chunks from its end back. Every byte read here is also hashed
+     * into the decision cache's evidence and re-checked on a hit.
      */
     static String bannerVersion(ElfReader.Source file) throws IOException {
         long[] rodata = ElfReader.sectionRange(file, ".rodata");
@@ -496,7 +497,7 @@ public final class Profiler {
             buf.clear();
             buf.limit((int) (end - start));
             while (buf.hasRemaining() && file.read(buf, start + buf.position()) > 0) {
-                // a short read: the rest of the chunk
+                // after a short read, on until the chunk is full or the file ends
             }
             String found = bannerIn(a, buf.position());
             if (found != null || start == from) {

@@ -1,9 +1,9 @@
 package io.bypass.container;
 
 import io.bypass.elf.ElfReader;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -84,7 +84,6 @@ class BannerVersionTest {
     }
 
     static String hostGlibc() {
-        String v = com.sun.jna.Function.getFunction("c", "gnu_get_libc_version").invokeString(new Object[0], false);
-        return v;
+        return com.sun.jna.Function.getFunction("c", "gnu_get_libc_version").invokeString(new Object[0], false);
     }
 }
