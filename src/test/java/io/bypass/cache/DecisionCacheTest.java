@@ -229,6 +229,59 @@ class DecisionCacheTest {
     }
 
     @Test
+    void ranksThatWaitedCheckTheEntrySideBySide() throws Exception {
+        // Checking an entry stats and hashes the image's files: 64 ranks doing it one after
+        // another under the key's lock made a node's last rank wait seconds after the decision
+        // was stored.
+        DecisionCache c = open("c");
+        String k = key("side-by-side");
+        AtomicInteger computed = new AtomicInteger();
+        AtomicInteger checking = new AtomicInteger();
+        AtomicInteger mostAtOnce = new AtomicInteger();
+        DecisionCache.Computer slow = () -> {
+            computed.incrementAndGet();
+            sleep(300);
+            return new DecisionCache.Computed(bytes("plan"), Optional.of(List.of()));
+        };
+        DecisionCache.Validator slowCheck = e -> {
+            mostAtOnce.accumulateAndGet(checking.incrementAndGet(), Math::max);
+            sleep(150);
+            checking.decrementAndGet();
+            return null;
+        };
+        List<DecisionCache.Result> results = together(6, () -> c.getOrCompute(k, slowCheck, slow, Duration.ofSeconds(10)));
+        assertEquals(1, computed.get());
+        int waited = 0;
+        for (DecisionCache.Result r : results) {
+            assertArrayEquals(bytes("plan"), r.payload());
+            waited += r.outcome() == DecisionCache.Outcome.WAITED_HIT ? 1 : 0;
+        }
+        assertTrue(waited >= 2, "ranks waited for the one computing: " + waited);
+        assertTrue(mostAtOnce.get() >= 2, "the ranks that waited checked the entry at the same time: at most "
+                + mostAtOnce.get() + " at once");
+    }
+
+    @Test
+    void aWaiterWithoutItsEntryTakesTheLockToCompute() throws Exception {
+        // The holder's decision was not cacheable: each waiter computes, one at a time.
+        DecisionCache c = open("c");
+        String k = key("uncacheable");
+        AtomicInteger computing = new AtomicInteger();
+        AtomicInteger mostAtOnce = new AtomicInteger();
+        DecisionCache.Computer uncacheable = () -> {
+            mostAtOnce.accumulateAndGet(computing.incrementAndGet(), Math::max);
+            sleep(100);
+            computing.decrementAndGet();
+            return new DecisionCache.Computed(bytes("plan"), Optional.empty());
+        };
+        List<DecisionCache.Result> results = together(4, () -> c.getOrCompute(k, ALWAYS, uncacheable, Duration.ofSeconds(10)));
+        for (DecisionCache.Result r : results) {
+            assertEquals(DecisionCache.Outcome.COMPUTED, r.outcome());
+        }
+        assertEquals(1, mostAtOnce.get());
+    }
+
+    @Test
     void waitersComputeThemselvesAfterTheTimeout() throws Exception {
         DecisionCache c = open("c");
         String k = key("slow");
@@ -301,13 +354,52 @@ class DecisionCacheTest {
             DecisionCache.Result r = c.getOrCompute(key("rank"), e -> null, () -> {
                 try {
                     Files.createFile(marks.resolve("m" + ProcessHandle.current().pid()));
-                    Thread.sleep(1500);
+                    Thread.sleep(args.length > 3 ? Long.parseLong(args[3]) : 1500);
                 } catch (IOException | InterruptedException e) {
                     throw new IllegalStateException(e);
                 }
                 return new DecisionCache.Computed("plan".getBytes(StandardCharsets.UTF_8), Optional.of(List.of()));
             }, Duration.ofSeconds(20));
             System.out.println(r.outcome());
+        }
+    }
+
+    @Test
+    void aWaiterOnAnotherProcessStopsAtItsTimeout() throws Exception {
+        // The wait blocks in the kernel, not in a poll: closing the channel must end it.
+        DecisionCache c = open("c");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path marks = tmp.resolve("marks");
+        Files.createDirectory(marks);
+        Process holder = new ProcessBuilder(java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                Rank.class.getName(), c.root().toString(), marks.toString(), Integer.toString(uid()), "6000")
+                .redirectErrorStream(true).start();
+        try {
+            for (int i = 0; i < 600 && isEmpty(marks); i++) {
+                sleep(50);
+            }
+            assertFalse(isEmpty(marks), "the holder started computing");
+            long t0 = System.nanoTime();
+            DecisionCache.Result r = c.getOrCompute(key("rank"), ALWAYS,
+                    () -> new DecisionCache.Computed(bytes("mine"), Optional.empty()), Duration.ofMillis(300));
+            long took = System.nanoTime() - t0;
+            assertEquals(DecisionCache.Outcome.COMPUTED_AFTER_TIMEOUT, r.outcome());
+            assertArrayEquals(bytes("mine"), r.payload());
+            assertTrue(r.waitedNanos() >= TimeUnit.MILLISECONDS.toNanos(300), "waited " + r.waitedNanos());
+            assertTrue(holder.isAlive() && took < TimeUnit.SECONDS.toNanos(5), "stopped waiting before the holder was done");
+            // The lock is still the holder's: a second waiter stops at its timeout too.
+            assertEquals(DecisionCache.Outcome.COMPUTED_AFTER_TIMEOUT, c.getOrCompute(key("rank"), ALWAYS,
+                    () -> new DecisionCache.Computed(bytes("mine"), Optional.empty()), Duration.ofMillis(50)).outcome());
+        } finally {
+            String out = new String(holder.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            assertTrue(holder.waitFor(60, TimeUnit.SECONDS));
+            assertEquals("COMPUTED", out);
+        }
+    }
+
+    private static boolean isEmpty(Path dir) throws IOException {
+        try (var m = Files.list(dir)) {
+            return m.findAny().isEmpty();
         }
     }
 
