@@ -137,33 +137,39 @@ public final class CachedDecision {
                                    Checker checker) {
         if (checker != null) {
             Path rootfs = ContainerRoot.realDir(req.rootfs());
-            boolean defer = checker.defersInject() && cache.presentVariants(key) == 1;
-            return decide(cache, key, db, req, wait, new CheckerValidator(checker, rootfs, defer), rootfs);
+            return decide(cache, key, db, req, wait, new CheckerValidator(checker, rootfs, cache, key), rootfs);
         }
         try (ContainerRoot root = ContainerRoot.open(req.rootfs())) {
             return decide(cache, key, db, req, wait, cache.filesValidator(new RootReader(root)), root.hostDir());
         }
     }
 
-    /** A class, not a lambda: the hit path should load as few classes as it can. */
+    /**
+     * A class, not a lambda: the hit path should load as few classes as it can. An injecting
+     * plan is left to the apply step's helper to check when it is the key's only entry (several
+     * would need checking to tell which one is this image's), counted when an entry is looked at:
+     * ranks that waited for another's entry find it there, and one helper run checks and mounts.
+     */
     private static final class CheckerValidator implements DecisionCache.Validator {
         private final Checker checker;
         private final Path rootfs;
-        private final boolean deferInject;
+        private final DecisionCache cache;
+        private final String key;
         /** The entry accepted unchecked (an injecting plan left to the apply step), and its payload decoded. */
         DecisionCache.Entry deferred;
         Stored deferredPayload;
 
-        CheckerValidator(Checker checker, Path rootfs, boolean deferInject) {
+        CheckerValidator(Checker checker, Path rootfs, DecisionCache cache, String key) {
             this.checker = checker;
             this.rootfs = rootfs;
-            this.deferInject = deferInject;
+            this.cache = cache;
+            this.key = key;
         }
 
         @Override
         public String problem(DecisionCache.Entry entry) {
             deferred = null;
-            if (deferInject) {
+            if (checker.defersInject() && cache.presentVariants(key) == 1) {
                 try {
                     Stored s = Stored.decode(entry.payload());
                     if (s.plan.verdict() == Plan.Verdict.INJECT) {
