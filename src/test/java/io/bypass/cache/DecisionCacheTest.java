@@ -212,19 +212,10 @@ class DecisionCacheTest {
         DecisionCache c = open("c");
         String k = key("job");
         AtomicInteger computed = new AtomicInteger();
-        DecisionCache.Computer slow = () -> {
-            computed.incrementAndGet();
-            sleep(300);
-            return new DecisionCache.Computed(bytes("plan"), Optional.of(List.of()));
-        };
+        DecisionCache.Computer slow = slowPlan(computed, 300);
         List<DecisionCache.Result> results = together(8, () -> c.getOrCompute(k, ALWAYS, slow, Duration.ofSeconds(5)));
         assertEquals(1, computed.get());
-        int waited = 0;
-        for (DecisionCache.Result r : results) {
-            assertArrayEquals(bytes("plan"), r.payload());
-            waited += r.outcome() == DecisionCache.Outcome.WAITED_HIT ? 1 : 0;
-        }
-        assertTrue(waited >= 1, "someone waited for the one computing");
+        assertTrue(waitedHitsOfPlan(results) >= 1, "someone waited for the one computing");
         assertEquals(DecisionCache.Outcome.HIT, c.getOrCompute(k, ALWAYS, slow, Duration.ofSeconds(1)).outcome());
     }
 
@@ -236,29 +227,18 @@ class DecisionCacheTest {
         DecisionCache c = open("c");
         String k = key("side-by-side");
         AtomicInteger computed = new AtomicInteger();
-        AtomicInteger checking = new AtomicInteger();
-        AtomicInteger mostAtOnce = new AtomicInteger();
-        DecisionCache.Computer slow = () -> {
-            computed.incrementAndGet();
-            sleep(300);
-            return new DecisionCache.Computed(bytes("plan"), Optional.of(List.of()));
-        };
+        AtOnce checking = new AtOnce();
+        DecisionCache.Computer slow = slowPlan(computed, 300);
         DecisionCache.Validator slowCheck = e -> {
-            mostAtOnce.accumulateAndGet(checking.incrementAndGet(), Math::max);
-            sleep(150);
-            checking.decrementAndGet();
+            checking.during(150);
             return null;
         };
         List<DecisionCache.Result> results = together(6, () -> c.getOrCompute(k, slowCheck, slow, Duration.ofSeconds(10)));
         assertEquals(1, computed.get());
-        int waited = 0;
-        for (DecisionCache.Result r : results) {
-            assertArrayEquals(bytes("plan"), r.payload());
-            waited += r.outcome() == DecisionCache.Outcome.WAITED_HIT ? 1 : 0;
-        }
+        int waited = waitedHitsOfPlan(results);
         assertTrue(waited >= 2, "ranks waited for the one computing: " + waited);
-        assertTrue(mostAtOnce.get() >= 2, "the ranks that waited checked the entry at the same time: at most "
-                + mostAtOnce.get() + " at once");
+        assertTrue(checking.most() >= 2, "the ranks that waited checked the entry at the same time: at most "
+                + checking.most() + " at once");
     }
 
     @Test
@@ -266,19 +246,16 @@ class DecisionCacheTest {
         // The holder's decision was not cacheable: each waiter computes, one at a time.
         DecisionCache c = open("c");
         String k = key("uncacheable");
-        AtomicInteger computing = new AtomicInteger();
-        AtomicInteger mostAtOnce = new AtomicInteger();
+        AtOnce computing = new AtOnce();
         DecisionCache.Computer uncacheable = () -> {
-            mostAtOnce.accumulateAndGet(computing.incrementAndGet(), Math::max);
-            sleep(100);
-            computing.decrementAndGet();
+            computing.during(100);
             return new DecisionCache.Computed(bytes("plan"), Optional.empty());
         };
         List<DecisionCache.Result> results = together(4, () -> c.getOrCompute(k, ALWAYS, uncacheable, Duration.ofSeconds(10)));
         for (DecisionCache.Result r : results) {
             assertEquals(DecisionCache.Outcome.COMPUTED, r.outcome());
         }
-        assertEquals(1, mostAtOnce.get());
+        assertEquals(1, computing.most());
     }
 
     @Test
@@ -286,11 +263,7 @@ class DecisionCacheTest {
         DecisionCache c = open("c");
         String k = key("slow");
         AtomicInteger computed = new AtomicInteger();
-        DecisionCache.Computer slow = () -> {
-            computed.incrementAndGet();
-            sleep(1500);
-            return new DecisionCache.Computed(bytes("plan"), Optional.of(List.of()));
-        };
+        DecisionCache.Computer slow = slowPlan(computed, 1500);
         List<DecisionCache.Result> results = together(4, () -> c.getOrCompute(k, ALWAYS, slow, Duration.ofMillis(100)));
         int timedOut = 0;
         for (DecisionCache.Result r : results) {
@@ -324,15 +297,10 @@ class DecisionCacheTest {
     @Test
     void separateProcessesComputeOnce() throws Exception {
         DecisionCache c = open("c");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Path marks = tmp.resolve("marks");
-        Files.createDirectory(marks);
+        Path marks = Files.createDirectory(tmp.resolve("marks"));
         List<Process> ps = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            ProcessBuilder pb = new ProcessBuilder(java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-                    Rank.class.getName(), c.root().toString(), marks.toString(), Integer.toString(uid()));
-            pb.redirectErrorStream(true);
-            ps.add(pb.start());
+            ps.add(startRank(c, marks, 1500));
         }
         List<String> outcomes = new ArrayList<>();
         for (Process p : ps) {
@@ -346,7 +314,15 @@ class DecisionCacheTest {
         }
     }
 
-    /** One "rank" in its own JVM: starts at a shared instant, computes slowly, leaves a mark when it computes. */
+    /** A {@link Rank} in a JVM of its own, computing for ms; its output is its outcome. */
+    private Process startRank(DecisionCache c, Path marks, long ms) throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return new ProcessBuilder(java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                Rank.class.getName(), c.root().toString(), marks.toString(), Integer.toString(uid()), Long.toString(ms))
+                .redirectErrorStream(true).start();
+    }
+
+    /** One "rank" in its own JVM: computes for args[3] ms, leaving a mark when it starts computing. */
     public static final class Rank {
         public static void main(String[] args) throws Exception {
             DecisionCache c = DecisionCache.open(Path.of(args[0]), DecisionCache.Options.defaults().withOwner(Integer.parseInt(args[2])));
@@ -354,7 +330,7 @@ class DecisionCacheTest {
             DecisionCache.Result r = c.getOrCompute(key("rank"), e -> null, () -> {
                 try {
                     Files.createFile(marks.resolve("m" + ProcessHandle.current().pid()));
-                    Thread.sleep(args.length > 3 ? Long.parseLong(args[3]) : 1500);
+                    Thread.sleep(Long.parseLong(args[3]));
                 } catch (IOException | InterruptedException e) {
                     throw new IllegalStateException(e);
                 }
@@ -368,12 +344,8 @@ class DecisionCacheTest {
     void aWaiterOnAnotherProcessStopsAtItsTimeout() throws Exception {
         // The wait blocks in the kernel, not in a poll: closing the channel must end it.
         DecisionCache c = open("c");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Path marks = tmp.resolve("marks");
-        Files.createDirectory(marks);
-        Process holder = new ProcessBuilder(java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-                Rank.class.getName(), c.root().toString(), marks.toString(), Integer.toString(uid()), "6000")
-                .redirectErrorStream(true).start();
+        Path marks = Files.createDirectory(tmp.resolve("marks"));
+        Process holder = startRank(c, marks, 6000);
         try {
             for (int i = 0; i < 600 && isEmpty(marks); i++) {
                 sleep(50);
@@ -400,6 +372,41 @@ class DecisionCacheTest {
     private static boolean isEmpty(Path dir) throws IOException {
         try (var m = Files.list(dir)) {
             return m.findAny().isEmpty();
+        }
+    }
+
+    /** A computer of a cacheable "plan" that takes ms, counting its calls. */
+    private static DecisionCache.Computer slowPlan(AtomicInteger calls, long ms) {
+        return () -> {
+            calls.incrementAndGet();
+            sleep(ms);
+            return new DecisionCache.Computed(bytes("plan"), Optional.of(List.of()));
+        };
+    }
+
+    /** How many results waited for another's entry; every one of them is "plan". */
+    private static int waitedHitsOfPlan(List<DecisionCache.Result> results) {
+        int waited = 0;
+        for (DecisionCache.Result r : results) {
+            assertArrayEquals(bytes("plan"), r.payload());
+            waited += r.outcome() == DecisionCache.Outcome.WAITED_HIT ? 1 : 0;
+        }
+        return waited;
+    }
+
+    /** How many threads are inside {@link #during} at once, and the most there ever were. */
+    private static final class AtOnce {
+        private final AtomicInteger inside = new AtomicInteger();
+        private final AtomicInteger most = new AtomicInteger();
+
+        void during(long ms) {
+            most.accumulateAndGet(inside.incrementAndGet(), Math::max);
+            sleep(ms);
+            inside.decrementAndGet();
+        }
+
+        int most() {
+            return most.get();
         }
     }
 
