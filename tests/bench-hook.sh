@@ -18,9 +18,11 @@
 #   burst: bypass' added wall time <= 1.5 x the floor hook's; peak RSS <= 64 MiB
 # ("floor cost" = floor - bare; "own work" = bypass - floor).
 #
-#   tests/bench-hook.sh [--runs N] [--burst N] [--cache DIR] [--no-burst]
+#   tests/bench-hook.sh [--runs N] [--burst N] [--burst-rounds N] [--cache DIR] [--no-burst]
 #     --runs N     timed rounds (default 15), after 2 warm-up rounds
 #     --burst N    containers of the burst (default 64; 0 or --no-burst: none)
+#     --burst-rounds N  interleaved rounds of the three bursts (default 3), after one warm-up
+#                  burst of each: one burst pair moved by 0.3 x from run to run on 2 CPUs
 #     --wait MS    how long a rank waits for another's entry (BYPASS_CACHE_WAIT_MS in the hook's
 #                  env; default: bypass' own)
 #     --cache DIR  the decision cache bypass uses (default /var/cache/bypass/decisions); it is
@@ -36,20 +38,22 @@ source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/bench.sh"
 need_root
 
-runs=15 burst=64 cache=/var/cache/bypass/decisions wait=
+runs=15 burst=64 burst_rounds=3 cache=/var/cache/bypass/decisions wait=
 while [ $# -gt 0 ]; do
     case $1 in
         --runs) runs=${2:?}; shift 2 ;;
         --burst) burst=${2:?}; shift 2 ;;
         --no-burst) burst=0; shift ;;
+        --burst-rounds) burst_rounds=${2:?}; shift 2 ;;
         --cache) cache=${2:?}; shift 2 ;;
         --wait) wait=${2:?}; shift 2 ;;
         [0-9]*) runs=$1; shift ;;   # the old form: bench-hook.sh RUNS
-        *) echo "usage: bench-hook.sh [--runs N] [--burst N] [--cache DIR] [--wait MS] [--no-burst]" >&2; exit 2 ;;
+        *) echo "usage: bench-hook.sh [--runs N] [--burst N] [--burst-rounds N] [--cache DIR] [--wait MS] [--no-burst]" >&2; exit 2 ;;
     esac
 done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench-hook.sh: --runs needs a positive number" >&2; exit 2; }
 [[ "$burst" =~ ^[0-9]+$ ]] || { echo "bench-hook.sh: --burst needs a number" >&2; exit 2; }
+[[ "$burst_rounds" =~ ^[1-9][0-9]*$ ]] || { echo "bench-hook.sh: --burst-rounds needs a positive number" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "bench-hook.sh: /usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
 launcher=${BYPASS_LAUNCHER:-$BYPASS}
 _it_tmp
@@ -215,19 +219,39 @@ if [ "$burst" -gt 0 ]; then
         cat "$OV"/*/t | awk -v w=$(( (end - start) / 1000000 )) '
             { cpu += $2 + $3; if ($4 > m) m = $4 } END { printf "%d %.2f %d\n", w, cpu, m }'
     }
-    declare -A bw bc br
-    for kind in none floor bypass none floor bypass; do   # two bursts of each, interleaved; the second counts
-        read -r bw[$kind] bc[$kind] br[$kind] < <(burst_once "$kind")
-    done
+    # A warm-up burst of each, then --burst-rounds interleaved rounds of the three; one line per
+    # round ("kind wall_ms cpu_s maxrss_kb"), medians over the rounds below. The ratio is each
+    # round's own (its three bursts ran back to back), then their median.
+    BR=$TEST_TMP/burst-rounds
+    for kind in none floor bypass; do burst_once "$kind" >/dev/null; done
+    for r in $(seq "$burst_rounds"); do
+        for kind in none floor bypass; do echo "$r $kind $(burst_once "$kind")"; done
+    done > "$BR"
     echo
-    printf '%-44s %9s %12s %12s %9s\n' "$burst containers at once (overlays of one image)" wall "CPU (all)" "hook CPU" "peak RSS"
-    for kind in none floor bypass; do
-        awk -v k="$kind" -v w="${bw[$kind]}" -v c="${bc[$kind]}" -v c0="${bc[none]}" -v r="${br[$kind]}" \
-            'BEGIN { printf "%-44s %7dms %11.2fs %11.2fs %6dMiB\n", "hook: " k, w, c, c - c0, r / 1024 }'
-    done
-    awk -v f="${bw[floor]}" -v b="${bw[bypass]}" -v n="${bw[none]}" 'BEGIN {
-        fa = f - n; ba = b - n; r = (fa > 0) ? ba / fa : 0
-        printf "%-44s %7dms  = %.2f x the floor hook'"'"'s %dms (target <= 1.5: %s)\n", "bypass added wall time", ba, r, fa,
-            (fa > 0 && r <= 1.5) ? "met" : "NOT met" }'
+    printf '%-44s %9s %12s %12s %9s\n' "$burst containers at once ($burst_rounds rounds, medians)" wall "CPU (all)" "hook CPU" "peak RSS"
+    awk -v rounds="$burst_rounds" '
+        function median(a, n,   i, j, t) {
+            for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+            return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        }
+        { w[$1, $2] = $3; c[$1, $2] = $4; m[$1, $2] = $5 }
+        END {
+            split("none floor bypass", kinds, " ")
+            for (k = 1; k <= 3; k++) {
+                kind = kinds[k]
+                for (r = 1; r <= rounds; r++) { a[r] = w[r, kind]; b[r] = c[r, kind]; d[r] = c[r, kind] - c[r, "none"]; e[r] = m[r, kind] }
+                printf "%-44s %7dms %11.2fs %11.2fs %6dMiB\n", "hook: " kind, median(a, rounds), median(b, rounds),
+                    median(d, rounds), median(e, rounds) / 1024
+            }
+            lo = 1e9; hi = 0
+            for (r = 1; r <= rounds; r++) {
+                fa = w[r, "floor"] - w[r, "none"]; ba = w[r, "bypass"] - w[r, "none"]
+                q[r] = (fa > 0) ? ba / fa : 0; x[r] = ba; y[r] = fa
+                if (q[r] < lo) lo = q[r]; if (q[r] > hi) hi = q[r]
+            }
+            ratio = median(q, rounds)
+            printf "%-44s %7dms  = %.2f x the floor hook'"'"'s %dms (rounds: %.2f-%.2f x; target <= 1.5: %s)\n",
+                "bypass added wall time", median(x, rounds), ratio, median(y, rounds), lo, hi, (ratio > 0 && ratio <= 1.5) ? "met" : "NOT met"
+        }' "$BR"
 fi
 echo "# $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(uname -r), launcher $launcher ($archive archive) on $("$java" -version 2>&1 | head -1), runc $(runc --version | head -1 | awk '{print $3}'), cache $cache"
