@@ -212,8 +212,9 @@ chmod 0700 "$TEST_TMP/cache/decisions"
 # docs/speed.md); and every JVM relocates all of the archive at start. So the training
 # (packaging/make-cds.sh, io.bypass.cli.HookTraining) archives what an opted-out hook and a cache hit
 # load, and leaves the profiler's path to the jar: one rank per node and image computes.
-# The launcher that logs class loads, run as the hook of a cold, a warm and an opted-out start: the warm and the idle one load no class from
-# bypass.jar, the cold one only the profiler's, planner's and database's (and JNA).
+# The launcher that logs class loads, run as the hook of a cold, a warm and an opted-out start:
+# the warm and the idle one load no class from bypass.jar, the cold one only the profiler's,
+# planner's and database's (and JNA).
 if [ -f "$REPO/target/bypass.jsa" ] || [ -f "$REPO/target/bypass.aot" ]; then
     ARCHIVED_CACHE=$TEST_TMP/cache/archived
     hooked "$TRIXIE" "$TEST_TMP/archived" "$ARCHIVED_CACHE"

@@ -15,9 +15,15 @@ time_create() { # BUNDLE [STATSFILE]
     echo $(( (end - start) / 1000 ))
 }
 
+# The median of the numbers on stdin, one a line (the middle two's mean for an even count).
+median() {
+    sort -g | awk -v OFMT=%.4f '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
 # "median q1 q3" in ms from microsecond samples on stdin, one a line.
 stats() {
-    sort -n | awk '{ a[NR] = $1 } END {
-        m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-        printf "%.1f %.1f %.1f\n", m / 1000, a[int((NR + 3) / 4)] / 1000, a[int((3 * NR + 3) / 4)] / 1000 }'
+    local sorted
+    sorted=$(sort -n)
+    awk -v m="$(median <<<"$sorted")" '{ a[NR] = $1 } END {
+        printf "%.1f %.1f %.1f\n", m / 1000, a[int((NR + 3) / 4)] / 1000, a[int((3 * NR + 3) / 4)] / 1000 }' <<<"$sorted"
 }
