@@ -155,6 +155,9 @@ public final class HelperPlan {
 
     /** Percent-encodes what would break the line format: space, control characters, '%'. */
     static String encode(String path) {
+        if (plain(path)) {
+            return path;
+        }
         StringBuilder sb = new StringBuilder(path.length());
         for (byte b : path.getBytes(StandardCharsets.UTF_8)) {
             int c = b & 0xff;
@@ -167,5 +170,19 @@ public final class HelperPlan {
         }
         // Non-ASCII bytes were appended as Latin-1 chars above; re-encode them as raw bytes.
         return new String(sb.toString().getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Whether path is printable ASCII without '%', so that it is its own encoding: nearly every
+     * path, and a hit's plan has one per recorded file (a hundred for an MPI image).
+     */
+    private static boolean plain(String path) {
+        for (int i = 0; i < path.length(); i++) {
+            char c = path.charAt(i);
+            if (c <= 0x20 || c >= 0x7f || c == '%') {
+                return false;
+            }
+        }
+        return true;
     }
 }

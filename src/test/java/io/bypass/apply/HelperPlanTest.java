@@ -22,6 +22,9 @@ class HelperPlanTest {
             "/100%/x|/100%25/x",
             "/tab\there|/tab%09here",
             "/é|/é",
+            "/x~y+z=@!|/x~y+z=@!",
+            "/del\u007f|/del%7F",
+            "/a\u0001b|/a%01b",
     })
     void encode(String path, String encoded) {
         assertEquals(encoded, HelperPlan.encode(path));
