@@ -118,6 +118,12 @@ public final class CachedDecision {
      *                {@link ContainerRoot} and {@link RootReader})
      */
     public static Decision decide(Database db, Path configFile, Request req, Map<String, String> env, Checker checker) {
+        return decide(db, null, configFile, req, env, checker);
+    }
+
+    /** @param listing the database's entries as its trust check listed them (null: listed here) */
+    public static Decision decide(Database db, Database.Listing listing, Path configFile, Request req, Map<String, String> env,
+                                  Checker checker) {
         // -Dbypass.cache=off (the unit tests) turns it off for a whole JVM.
         String where = env.getOrDefault(ENV_DIR, System.getProperty("bypass.cache", DecisionCache.DEFAULT_DIR));
         if (where.isEmpty() || where.equals("off")) {
@@ -130,7 +136,9 @@ public final class CachedDecision {
             trace("cache not used: " + e.getMessage());
             return compute(db, req, "off", e.getMessage());
         }
-        return decide(cache, key(db, SiteConfig.locate(configFile, env), req).digest(), db, req, waitTimeout(env), checker);
+        String generation = listing != null ? db.generation(listing) : db.generation();
+        return decide(cache, key(generation, SiteConfig.locate(configFile, env), req).digest(), db, req, waitTimeout(env),
+                checker);
     }
 
     private static Decision decide(DecisionCache cache, String key, Database db, Request req, Duration wait,
@@ -293,10 +301,14 @@ public final class CachedDecision {
 
     /** The key of a request: every input of the decision that is not a container file. */
     public static CacheKey key(Database db, Path configFile, Request req) {
+        return key(db.generation(), configFile, req);
+    }
+
+    static CacheKey key(String dbGeneration, Path configFile, Request req) {
         return new CacheKey()
                 .field("build", build())
                 .field("arch", System.getProperty("os.arch"))
-                .field("db", db.generation())
+                .field("db", dbGeneration)
                 .field("config", configDigest(configFile))
                 .field("policy", req.policy().abiCheck().name())
                 .field("rootfs-owner", rootfsOwner(req.rootfs()))

@@ -57,28 +57,80 @@ public final class Database {
     /**
      * A hook runs as root over what the database says: the database directory, its bundles
      * directory and every entry must be root's and writable by nobody else, or it is not used.
+     *
+     * @return the entries as checked, for {@link #generation(Listing)}: a hook lists and stats
+     *         them once for both
      */
-    public void requireTrusted() {
-        List<Path> paths = new ArrayList<>();
-        paths.add(dir);
-        if (Files.isDirectory(bundlesDir(), LinkOption.NOFOLLOW_LINKS)) {
-            paths.add(bundlesDir());
-            paths.addAll(entryFiles());
+    public Listing requireTrusted() {
+        List<Path> dirs = new ArrayList<>();
+        dirs.add(dir);
+        boolean hasBundles = Files.isDirectory(bundlesDir(), LinkOption.NOFOLLOW_LINKS);
+        if (hasBundles) {
+            dirs.add(bundlesDir());
         }
-        for (Path p : paths) {
+        for (Path p : dirs) {
             try {
-                String problem = io.bypass.util.Ownership.problem(p, false);
-                if (problem != null) {
-                    throw BypassException.badInput(p + " " + problem + "; refusing to use the database"
-                            + (problem.contains("writable") ? " (chmod go-w " + p + ")" : problem.contains("owned")
-                            ? " (chown root " + p + ")" : ""));
-                }
+                refuseUntrusted(p, io.bypass.util.Ownership.problem(p, false));
             } catch (NoSuchFileException e) {
                 throw BypassException.badInput(p + ": the database does not exist; create it with packaging/install.sh");
             } catch (IOException e) {
                 throw BypassException.badInput(p + ": cannot check the database: " + e.getMessage());
             }
         }
+        Listing listing = hasBundles ? list() : new Listing(List.of());
+        for (EntryStat e : listing.entries()) {
+            refuseUntrusted(bundlesDir().resolve(e.fileName()), io.bypass.util.Ownership.problem(e.uid(), e.mode()));
+        }
+        return listing;
+    }
+
+    private static void refuseUntrusted(Path p, String problem) {
+        if (problem != null) {
+            throw BypassException.badInput(p + " " + problem + "; refusing to use the database"
+                    + (problem.contains("writable") ? " (chmod go-w " + p + ")" : problem.contains("owned")
+                    ? " (chown root " + p + ")" : ""));
+        }
+    }
+
+    /** The entry files of one listing, sorted by name, each as one stat saw it. */
+    public static final class Listing {
+        private final List<EntryStat> entries;
+
+        Listing(List<EntryStat> entries) {
+            this.entries = List.copyOf(entries);
+        }
+
+        public List<EntryStat> entries() {
+            return entries;
+        }
+
+        public boolean isEmpty() {
+            return entries.isEmpty();
+        }
+    }
+
+    /** An entry file's name and what a stat (not following a symlink) said of it. */
+    public record EntryStat(String fileName, long ino, long size, long mtimeNs, long ctimeNs, int uid, int mode) {
+    }
+
+    /** The entries now: one listing of bundles/, one stat per entry (an entry removed in between is left out). */
+    Listing list() {
+        List<EntryStat> out = new ArrayList<>();
+        for (Path file : entryFiles()) {
+            try {
+                java.util.Map<String, Object> a = Files.readAttributes(file, "unix:ino,size,lastModifiedTime,ctime,uid,mode",
+                        LinkOption.NOFOLLOW_LINKS);
+                out.add(new EntryStat(file.getFileName().toString(), (Long) a.get("ino"), (Long) a.get("size"),
+                        ((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).to(java.util.concurrent.TimeUnit.NANOSECONDS),
+                        ((java.nio.file.attribute.FileTime) a.get("ctime")).to(java.util.concurrent.TimeUnit.NANOSECONDS),
+                        (Integer) a.get("uid"), (Integer) a.get("mode")));
+            } catch (NoSuchFileException e) {
+                // Removed since the listing: the counter has moved too.
+            } catch (IOException e) {
+                throw BypassException.badInput(file + ": cannot stat the database entry: " + e.getMessage());
+            }
+        }
+        return new Listing(out);
     }
 
     /** Whether the database directory exists at all (a missing one reads as empty here; commands refuse it). */
@@ -175,21 +227,16 @@ public final class Database {
      * directory listing and one stat per bundle; reads no entry. The same for a missing database.
      */
     public String generation() {
+        return generation(list());
+    }
+
+    /** The same of a listing this database made (what {@link #requireTrusted} returned). */
+    public String generation(Listing listing) {
         StringBuilder sb = new StringBuilder("db-generation 1\n");
         sb.append(dir).append('\n').append(counter()).append('\n');
-        for (Path file : entryFiles()) {
-            try {
-                java.util.Map<String, Object> a = Files.readAttributes(file, "unix:ino,size,lastModifiedTime,ctime",
-                        LinkOption.NOFOLLOW_LINKS);
-                sb.append(file.getFileName()).append(' ').append(a.get("ino")).append(' ').append(a.get("size")).append(' ')
-                        .append(((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).to(java.util.concurrent.TimeUnit.NANOSECONDS))
-                        .append(' ').append(((java.nio.file.attribute.FileTime) a.get("ctime")).to(java.util.concurrent.TimeUnit.NANOSECONDS))
-                        .append('\n');
-            } catch (NoSuchFileException e) {
-                // Removed since the listing: the counter has moved too.
-            } catch (IOException e) {
-                throw BypassException.badInput(file + ": cannot stat the database entry: " + e.getMessage());
-            }
+        for (EntryStat e : listing.entries()) {
+            sb.append(e.fileName()).append(' ').append(e.ino()).append(' ').append(e.size()).append(' ').append(e.mtimeNs())
+                    .append(' ').append(e.ctimeNs()).append('\n');
         }
         byte[] d = new io.bypass.util.Sha256().digest(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
         StringBuilder hex = new StringBuilder(64);

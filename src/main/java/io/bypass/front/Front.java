@@ -107,7 +107,7 @@ public final class Front {
         }
         site.requireDatabase(mode);
         // Nothing registered: nothing can apply, and nothing else needs reading.
-        if (!mode.wantsProfile() && site.database().names().isEmpty()) {
+        if (!mode.wantsProfile() && site.noBundles()) {
             return Decision.shortCut(Finding.info(FindingCode.NOTHING_TO_INJECT.id(),
                     "no bundle is registered in " + site.database().dir()));
         }
@@ -162,7 +162,7 @@ public final class Front {
      * decision.
      */
     private static Decision cached(Site site, Request req, CachedDecision.Checker checker) {
-        CachedDecision.Decision c = CachedDecision.decide(site.database(), site.configFile(),
+        CachedDecision.Decision c = CachedDecision.decide(site.database(), site.takeDatabaseListing(), site.configFile(),
                 new CachedDecision.Request(req.rootfs(), req.annotations(), req.env(), req.args(), req.stageOrMode(),
                         req.mode().id(), site.policy()), System.getenv(), checker);
         return new Decision(c.plan(), new Engine.Result(c.profile(), c.plan(), List.of()), false, c.auditNote(), c.sources(),

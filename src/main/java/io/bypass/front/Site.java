@@ -26,6 +26,8 @@ public final class Site {
     private final Policy policy;
     private final Path configFile;
     private boolean checked;
+    /** The database's entries as its trust check listed them; null when it did not run (not root, not a container start) or was taken. */
+    private Database.Listing listing;
 
     public Site(Database db, SiteConfig config, Policy policy) {
         this(db, config, policy, null);
@@ -102,12 +104,28 @@ public final class Site {
         requireExists(db);
         if (mode.startsContainer() || isRoot()) {
             try {
-                db.requireTrusted();
+                listing = db.requireTrusted();
             } catch (BypassException e) {
                 throw e.withCode(FindingCode.DATABASE_UNTRUSTED);
             }
         }
         checked = true;
+    }
+
+    /** Whether no bundle is registered (from the trust check's listing while it is there: one listing per hook). */
+    boolean noBundles() {
+        return listing != null ? listing.isEmpty() : db.names().isEmpty();
+    }
+
+    /**
+     * The trust check's listing of the database, for the first decision's cache key; null when
+     * it did not run or was taken already. Taken once: a later decision of a long-lived site
+     * (tests, a front that decides twice) lists the database again, and sees what changed.
+     */
+    Database.Listing takeDatabaseListing() {
+        Database.Listing l = listing;
+        listing = null;
+        return l;
     }
 
     /**

@@ -23,8 +23,11 @@ public final class Ownership {
     public static String problem(Path file, boolean followLinks) throws IOException {
         LinkOption[] opts = followLinks ? new LinkOption[0] : new LinkOption[] {LinkOption.NOFOLLOW_LINKS};
         Map<String, Object> a = Files.readAttributes(file, "unix:uid,mode", opts);
-        int mode = (Integer) a.get("mode");
-        int uid = (Integer) a.get("uid");
+        return problem((Integer) a.get("uid"), (Integer) a.get("mode"));
+    }
+
+    /** The same rule over a stat's owner and st_mode (one a caller has already made). */
+    public static String problem(int uid, int mode) {
         if ((mode & 0170000) == 0120000) {
             return "is a symbolic link";
         }

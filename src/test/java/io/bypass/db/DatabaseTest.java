@@ -97,6 +97,25 @@ class DatabaseTest {
     }
 
     @Test
+    void theTrustChecksListingGivesTheGenerationOfThatMoment() throws Exception {
+        Database db = new Database(tmp.resolve("db"));
+        db.init();
+        db.store(entry("one"));
+        db.store(entry("two"));
+        if (!"root".equals(System.getProperty("user.name"))) {
+            return;   // requireTrusted refuses a database that is not root's (the test above)
+        }
+        Database.Listing listing = db.requireTrusted();
+        assertEquals(List.of("one.json", "two.json"), listing.entries().stream().map(Database.EntryStat::fileName).toList());
+        assertEquals(db.generation(), db.generation(listing), "one listing for the trust check and the key");
+        String before = db.generation();
+        db.store(entry("three"));
+        // A write between the trust check and the key still changes the key: the counter is read then.
+        assertFalse(db.generation(listing).equals(before), "the write counter moved");
+        assertFalse(db.generation().equals(db.generation(listing)), "a new listing also sees the new entry");
+    }
+
+    @Test
     void temporaryFilesOfAWriterAreNotEntries() throws Exception {
         Database db = new Database(tmp.resolve("db"));
         db.init();

@@ -74,6 +74,25 @@ class FrontTest {
     }
 
     @Test
+    void theTrustChecksListingServesOneDecisionThenTheDatabaseIsListedAgain() {
+        if (!Site.isRoot()) {
+            return;   // the trust check, and so its listing, needs a root-owned database
+        }
+        Database db = new Database(tmp.resolve("db"));
+        db.init();
+        Site site = site(db, SiteConfig.OnError.FAIL);
+        site.requireDatabase(Mode.HOOK);
+        assertTrue(site.noBundles());
+        database();   // registers a bundle in the same directory, after the trust check
+        assertTrue(site.noBundles(), "within its decision, the trust check's listing");
+        Database.Listing listing = site.takeDatabaseListing();
+        assertTrue(listing != null && listing.isEmpty());
+        assertEquals(null, site.takeDatabaseListing(), "taken once");
+        assertFalse(site.noBundles(), "listed again, the database has the bundle");
+        assertFalse(db.generation(listing).equals(db.generation()), "and a key made now differs");
+    }
+
+    @Test
     void anInjectionIsAppliedAndAudited() throws Exception {
         boolean[] applied = new boolean[1];
         Decision d = Front.decide(site(database(), SiteConfig.OnError.FAIL), hook(Map.of(), false), x -> applied[0] = true);
