@@ -731,12 +731,9 @@ public final class DecisionCache {
         out.write(payload);
         out.flush();
         byte[] body = bos.toByteArray();
-        byte[] all = Arrays.copyOf(body, body.length + CHECK);
-        int sum = crc32(body, body.length);
-        for (int i = 0; i < CHECK; i++) {
-            all[body.length + i] = (byte) (sum >>> (24 - 8 * i));
-        }
-        return all;
+        out.writeInt(crc32(body, body.length));
+        out.flush();
+        return bos.toByteArray();
     }
 
     /**
@@ -861,10 +858,8 @@ public final class DecisionCache {
         }
 
         long getLong() {
-            int i = take(8);
-            long hi = (b[i] & 0xff) << 24 | (b[i + 1] & 0xff) << 16 | (b[i + 2] & 0xff) << 8 | (b[i + 3] & 0xff);
-            long lo = (b[i + 4] & 0xff) << 24 | (b[i + 5] & 0xff) << 16 | (b[i + 6] & 0xff) << 8 | (b[i + 7] & 0xff);
-            return hi << 32 | (lo & 0xffffffffL);
+            long hi = getInt();
+            return hi << 32 | (getInt() & 0xffffffffL);
         }
 
         byte[] bytes(int n) {

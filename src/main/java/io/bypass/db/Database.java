@@ -93,15 +93,9 @@ public final class Database {
     }
 
     /** The entry files of one listing, sorted by name, each as one stat saw it. */
-    public static final class Listing {
-        private final List<EntryStat> entries;
-
-        Listing(List<EntryStat> entries) {
-            this.entries = List.copyOf(entries);
-        }
-
-        public List<EntryStat> entries() {
-            return entries;
+    public record Listing(List<EntryStat> entries) {
+        public Listing {
+            entries = List.copyOf(entries);
         }
 
         public boolean isEmpty() {
