@@ -608,7 +608,8 @@ public final class DecisionCache {
         LockWaiter waiter = new LockWaiter(ch, shared);
         waiter.start();
         try {
-            waiter.join(Math.max(1, left / 1_000_000));
+            // Rounded up: join takes whole milliseconds, and truncated it gave up to 1 ms early.
+            waiter.join((left + 999_999) / 1_000_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -270,7 +270,7 @@ class DecisionCacheTest {
             assertArrayEquals(bytes("plan"), r.payload());
             if (r.outcome() == DecisionCache.Outcome.COMPUTED_AFTER_TIMEOUT) {
                 timedOut++;
-                assertTrue(r.waitedNanos() >= TimeUnit.MILLISECONDS.toNanos(100));
+                assertTrue(r.waitedNanos() >= TimeUnit.MILLISECONDS.toNanos(100), "waited only " + r.waitedNanos() + " ns");
             }
         }
         assertEquals(computed.get() - 1, timedOut);
