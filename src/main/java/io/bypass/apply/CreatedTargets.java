@@ -552,7 +552,7 @@ public final class CreatedTargets {
 
     /** Atomically, private to root (util/AtomicFile: its temporary names never match *.json). */
     void write(Record r) {
-        AtomicFile.write(dir.resolve(fileName(r.id())), Json.write(r.toJson()).getBytes(StandardCharsets.UTF_8),
+        AtomicFile.writeUnsynced(dir.resolve(fileName(r.id())), Json.write(r.toJson()).getBytes(StandardCharsets.UTF_8),
                 PosixFilePermissions.fromString("rw-------"));
     }
 

@@ -42,9 +42,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@code locks/XX.lock} (per-key locks, striped by the key's first two hex digits; never removed,
  * so a lock file cannot be unlinked under a process waiting on it), {@code .evict.lock}.
  *
- * <p>An entry is written to a temporary file in {@code entries/}, fsynced and renamed over its
- * name, so a reader sees a whole old entry, a whole new one, or none. Each entry ends with the
- * SHA-256 of its bytes and starts with its own key: a truncated, corrupt or misplaced (foreign)
+ * <p>An entry is written to a temporary file in {@code entries/} and renamed over its name, so a
+ * reader sees a whole old entry, a whole new one, or none; not fsynced: an entry a crash loses is
+ * a miss, and one it tears fails the checksum. Each entry ends with the CRC-32 of its bytes and
+ * starts with its own key: a truncated, corrupt or misplaced (foreign)
  * file is never used, and is removed. Reads are bounded by {@link Options#maxEntryBytes}. A hit
  * sets the entry's mtime to now (at most once a minute): eviction removes the least recently
  * used entries once the directory exceeds {@link Options#maxBytes} or {@link Options#maxEntries}.
@@ -388,7 +389,7 @@ public final class DecisionCache {
         int slot = chooseVariant(key, files);
         Path target = entryPath(key, slot);
         try {
-            AtomicFile.write(target, data, PosixFilePermissions.fromString("rw-------"));
+            AtomicFile.writeUnsynced(target, data, PosixFilePermissions.fromString("rw-------"));
         } catch (BypassException e) {
             return e.getMessage();
         }
@@ -938,14 +939,6 @@ public final class DecisionCache {
         if (uid != 0 && uid != owner && !sticky) {
             throw BypassException.badInput(parent + " is not owned by root, whose owner could replace the decision cache under"
                     + " it; use a cache directory whose parent is root's");
-        }
-    }
-
-    private static void fsyncDir(Path dir) {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException ignored) {
-            // Some file systems refuse fsync on directories; the rename is still atomic.
         }
     }
 }

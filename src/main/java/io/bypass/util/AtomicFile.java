@@ -19,7 +19,8 @@ import java.util.Set;
 
 /**
  * The one atomic file write of bypass: database entries, a bundle's config.json (patch-bundle),
- * CDI specs. A reader sees the old content or the new, never a part.
+ * CDI specs; and, without fsync, poststop records and decision-cache entries. A reader sees the
+ * old content or the new, never a part.
  */
 public final class AtomicFile {
     private AtomicFile() {
@@ -48,6 +49,21 @@ public final class AtomicFile {
      * cache removes such names left by a writer that died).
      */
     public static void write(Path target, byte[] content, Set<PosixFilePermission> mode) {
+        write(target, content, mode, true);
+    }
+
+    /**
+     * The same rename, atomic for readers, without the two fsyncs: for files whose loss after a
+     * crash is harmless. A container's poststop record describes live processes, which a crash
+     * ends, and /run is emptied at boot; a decision-cache entry is a cache, and a torn one fails
+     * its checksum and is a miss. On this machine's ext4 the two fsyncs are 2 ms of every hook
+     * that injects.
+     */
+    public static void writeUnsynced(Path target, byte[] content, Set<PosixFilePermission> mode) {
+        write(target, content, mode, false);
+    }
+
+    private static void write(Path target, byte[] content, Set<PosixFilePermission> mode, boolean durable) {
         Path tmp = target.resolveSibling(".tmp-" + ProcFiles.selfPid() + "-"
                 + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()));
         try {
@@ -57,14 +73,18 @@ public final class AtomicFile {
                 while (buf.hasRemaining()) {
                     ch.write(buf);
                 }
-                ch.force(true);
+                if (durable) {
+                    ch.force(true);
+                }
             }
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
                 throw new IOException("the file system cannot rename atomically", e);
             }
-            fsyncDir(target.getParent());
+            if (durable) {
+                fsyncDir(target.getParent());
+            }
         } catch (FileAlreadyExistsException e) {
             throw BypassException.internal(tmp + ": a temporary file of another writer is in the way; remove it", e);
         } catch (IOException e) {
