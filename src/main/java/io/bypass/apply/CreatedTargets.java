@@ -290,7 +290,7 @@ public final class CreatedTargets {
         if (f.length != 8 || !f[0].equals("created")) {
             throw new IllegalArgumentException("not a created line: " + line);
         }
-        String path = HelperPlan.decode(f[1]);
+        String path = io.bypass.util.LineFields.decode(f[1]);
         if (!canonical(path)) {
             throw new IllegalArgumentException("not a canonical path: " + line);
         }

@@ -2,7 +2,7 @@ package io.bypass.apply;
 
 import io.bypass.BypassException;
 import io.bypass.ExitCodes;
-import io.bypass.cache.FileIdentity;
+import io.bypass.cache.Expectations;
 import io.bypass.container.ContainerProfile;
 import io.bypass.plan.Plan;
 
@@ -47,7 +47,7 @@ public final class HookApplier {
      * @param expectations a cache hit's files for the helper to re-check first (null: none)
      * @throws StaleEntry when one no longer holds: the helper then changed nothing
      */
-    public void apply(Plan plan, ContainerProfile profile, int pid, String containerId, List<FileIdentity> expectations) {
+    public void apply(Plan plan, ContainerProfile profile, int pid, String containerId, Expectations expectations) {
         if (pid <= 0) {
             throw BypassException.badInput("hook: the container state has no pid; run bypass at the prestart or createRuntime stage");
         }
@@ -226,7 +226,7 @@ public final class HookApplier {
      * plan): null when all still hold, else the first difference, or why they could not be
      * checked (either way the caller decides afresh).
      */
-    public static String verify(Path helper, Path rootfs, List<FileIdentity> files) {
+    public static String verify(Path helper, Path rootfs, Expectations files) {
         try {
             requireTrustedExecutable(helper, "the mount helper");
             HelperRun r = spawn(helper, HelperPlan.renderExpectations(rootfs.toString(), files));

@@ -74,7 +74,7 @@ public final class CachedDecision {
      *                step), else null
      */
     public record Decision(Plan plan, ContainerProfile profile, List<Verifier.Source> sources, String cache, String note,
-                           List<FileIdentity> unchecked) {
+                           Expectations unchecked) {
         /** What the audit line says of the cache, e.g. "cache=hit". */
         public String auditNote() {
             return "cache=" + cache;
@@ -89,7 +89,7 @@ public final class CachedDecision {
      */
     @FunctionalInterface
     public interface Checker {
-        String problem(Path rootfs, List<FileIdentity> files);
+        String problem(Path rootfs, Expectations files);
 
         /**
          * Whether a hit that injects may leave the check to the apply step: the hook's helper

@@ -66,7 +66,7 @@ public final class DecisionCache {
     public static final Duration DEFAULT_WAIT = Duration.ofSeconds(30);
 
     private static final byte[] MAGIC = "bypassDC".getBytes(StandardCharsets.US_ASCII);
-    private static final int VERSION = 3;
+    private static final int VERSION = 4;
     private static final int DIGEST = 32;
     /** The entry's trailer: the CRC-32 of everything before it. */
     private static final int CHECK = 4;
@@ -102,7 +102,7 @@ public final class DecisionCache {
     }
 
     /** A stored decision: the caller's opaque payload and the files it was computed from. */
-    public record Entry(String key, int variant, long createdMillis, byte[] payload, List<FileIdentity> files) {
+    public record Entry(String key, int variant, long createdMillis, byte[] payload, Expectations files) {
     }
 
     /** Decides whether an entry may be used now (typically {@link #filesValidator}). */
@@ -207,7 +207,7 @@ public final class DecisionCache {
 
         @Override
         public String problem(Entry entry) {
-            return FileIdentity.validate(entry.files(), reader, max);
+            return FileIdentity.validate(entry.files().files(), reader, max);
         }
     }
 
@@ -377,16 +377,17 @@ public final class DecisionCache {
      */
     public String store(String key, byte[] payload, List<FileIdentity> files) {
         requireKey(key);
+        Expectations expectations = Expectations.of(files);
         byte[] data;
         try {
-            data = encode(key, System.currentTimeMillis(), payload, files);
+            data = encode(key, System.currentTimeMillis(), payload, expectations);
         } catch (IOException | RuntimeException e) {
             return "cannot encode the entry: " + e.getMessage();
         }
         if (data.length > options.maxEntryBytes) {
             return "the entry would be " + data.length + " bytes, more than " + options.maxEntryBytes;
         }
-        int slot = chooseVariant(key, files);
+        int slot = chooseVariant(key, expectations);
         Path target = entryPath(key, slot);
         try {
             AtomicFile.writeUnsynced(target, data, PosixFilePermissions.fromString("rw-------"));
@@ -397,7 +398,7 @@ public final class DecisionCache {
         return null;
     }
 
-    private int chooseVariant(String key, List<FileIdentity> files) {
+    private int chooseVariant(String key, Expectations files) {
         int free = -1;
         int oldest = 0;
         long oldestTime = Long.MAX_VALUE;
@@ -682,53 +683,21 @@ public final class DecisionCache {
         }
     }
 
-    private static final byte T_FILE = 0;
-    private static final byte T_DIR = 1;
-    private static final byte T_LINK = 2;
-    private static final byte T_MISSING = 3;
-    private static final byte T_RESOLVE = 4;
-
     /**
-     * MAGIC, int version, the key (32 bytes), long created (ms), int nfiles, per file: int path
-     * length + UTF-8 path, byte type, long ino, long size, long mtimeNs, int mode, int nranges +
-     * (long offset, long length) each, byte hasDigest + 32 bytes; int payload length + payload;
-     * then the CRC-32 of everything before it. Big-endian.
+     * MAGIC, int version, the key (32 bytes), long created (ms), int length + the files'
+     * {@link Expectations} lines (UTF-8), int length + payload; then the CRC-32 of everything
+     * before it. Big-endian.
      */
-    static byte[] encode(String key, long created, byte[] payload, List<FileIdentity> files) throws IOException {
-        ByteArrayOutputStream bos = new ByteArrayOutputStream(256 + payload.length + files.size() * 128);
+    static byte[] encode(String key, long created, byte[] payload, Expectations files) throws IOException {
+        byte[] lines = files.lines().getBytes(StandardCharsets.UTF_8);
+        ByteArrayOutputStream bos = new ByteArrayOutputStream(64 + lines.length + payload.length);
         DataOutputStream out = new DataOutputStream(bos);
         out.write(MAGIC);
         out.writeInt(VERSION);
         out.write(unhex(key));
         out.writeLong(created);
-        out.writeInt(files.size());
-        for (FileIdentity f : files) {
-            byte[] p = f.path().getBytes(StandardCharsets.UTF_8);
-            out.writeInt(p.length);
-            out.write(p);
-            out.writeByte(switch (f.type()) {
-                case FileIdentity.FILE -> T_FILE;
-                case FileIdentity.DIR -> T_DIR;
-                case FileIdentity.LINK -> T_LINK;
-                case FileIdentity.RESOLVE -> T_RESOLVE;
-                default -> T_MISSING;
-            });
-            out.writeLong(f.ino());
-            out.writeLong(f.size());
-            out.writeLong(f.mtimeNs());
-            out.writeInt(f.mode());
-            out.writeInt(f.ranges().size());
-            for (FileIdentity.Range r : f.ranges()) {
-                out.writeLong(r.offset());
-                out.writeLong(r.length());
-            }
-            if (f.sha256() == null) {
-                out.writeByte(0);
-            } else {
-                out.writeByte(1);
-                out.write(unhex(f.sha256()));
-            }
-        }
+        out.writeInt(lines.length);
+        out.write(lines);
         out.writeInt(payload.length);
         out.write(payload);
         out.flush();
@@ -771,53 +740,20 @@ public final class DecisionCache {
             throw new IllegalArgumentException("holds another key");
         }
         long created = b.getLong();
-        int n = b.getInt();
-        // Each identity takes at least 46 bytes: the count must fit in what is left.
-        if (n < 0 || (long) n * 46 > b.remaining()) {
-            throw new IllegalArgumentException("bad file count " + n);
+        int nlines = b.getInt();
+        if (nlines < 0 || nlines > b.remaining()) {
+            throw new IllegalArgumentException("bad expectations length");
         }
-        List<FileIdentity> files = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            int plen = b.getInt();
-            if (plen <= 0 || plen > FileIdentity.MAX_PATH || plen > b.remaining()) {
-                throw new IllegalArgumentException("bad path length");
-            }
-            String path = b.utf8(plen);
-            String type = switch (b.get()) {
-                case T_FILE -> FileIdentity.FILE;
-                case T_DIR -> FileIdentity.DIR;
-                case T_LINK -> FileIdentity.LINK;
-                case T_MISSING -> FileIdentity.MISSING;
-                case T_RESOLVE -> FileIdentity.RESOLVE;
-                default -> throw new IllegalArgumentException("bad file type");
-            };
-            long ino = b.getLong();
-            long size = b.getLong();
-            long mtime = b.getLong();
-            int mode = b.getInt();
-            int nr = b.getInt();
-            if (nr < 0 || nr > FileIdentity.MAX_RANGES || (long) nr * 16 > b.remaining()) {
-                throw new IllegalArgumentException("bad range count");
-            }
-            List<FileIdentity.Range> ranges = new ArrayList<>(nr);
-            for (int r = 0; r < nr; r++) {
-                ranges.add(new FileIdentity.Range(b.getLong(), b.getLong()));
-            }
-            String digest = null;
-            byte has = b.get();
-            if (has == 1) {
-                digest = FileIdentity.hex(b.bytes(DIGEST));
-            } else if (has != 0) {
-                throw new IllegalArgumentException("bad digest flag");
-            }
-            files.add(new FileIdentity(path, type, ino, size, mtime, mode, ranges, digest));
+        String lines = b.utf8(nlines);
+        if (!lines.isEmpty() && (lines.charAt(lines.length() - 1) != '\n' || !lines.startsWith("expect-"))) {
+            throw new IllegalArgumentException("bad expectations");
         }
         int plen = b.getInt();
         if (plen < 0 || plen != b.remaining()) {
             throw new IllegalArgumentException("bad payload length");
         }
         byte[] payload = b.bytes(plen);
-        return new Entry(key, variant, created, payload, List.copyOf(files));
+        return new Entry(key, variant, created, payload, Expectations.ofLines(lines));
     }
 
     /**

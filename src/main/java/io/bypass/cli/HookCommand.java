@@ -6,7 +6,7 @@ import io.bypass.apply.ConfigEditor;
 import io.bypass.apply.CreatedTargets;
 import io.bypass.apply.HookApplier;
 import io.bypass.cache.CachedDecision;
-import io.bypass.cache.FileIdentity;
+import io.bypass.cache.Expectations;
 import io.bypass.front.Decision;
 import io.bypass.front.Front;
 import io.bypass.front.Mode;
@@ -151,7 +151,7 @@ final class HookCommand implements Callable<Integer> {
         }
 
         @Override
-        public String problem(Path rootfs, List<FileIdentity> files) {
+        public String problem(Path rootfs, Expectations files) {
             return HookApplier.verify(helperOf(site), rootfs, files);
         }
 

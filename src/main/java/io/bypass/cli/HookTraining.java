@@ -5,6 +5,7 @@ import io.bypass.apply.CreatedTargets;
 import io.bypass.apply.HelperPlan;
 import io.bypass.apply.HookApplier;
 import io.bypass.cache.CachedDecision;
+import io.bypass.cache.Expectations;
 import io.bypass.cache.FileIdentity;
 import io.bypass.container.ContainerRoot;
 import io.bypass.db.Database;
@@ -112,7 +113,7 @@ public final class HookTraining {
         if (helperPath != null) {
             // The helper's own re-check (a refusing or empty plan's hit), on what a profile records.
             sink.println(HookApplier.verify(helperPath, ContainerRoot.realDir(rootfs),
-                    List.of(FileIdentity.missing("/nonexistent-training-path"))));
+                    Expectations.of(List.of(FileIdentity.missing("/nonexistent-training-path")))));
         }
         // The freshness check of a hit's sources, whatever the training bundle mounts.
         io.bypass.db.Verifier.quickCheckSources(List.of(new io.bypass.db.Verifier.Source("training", "/nonexistent", 0, 0)));

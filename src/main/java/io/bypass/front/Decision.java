@@ -23,7 +23,7 @@ import java.util.List;
  *                anything (the hook's helper does, in the run that mounts), or null
  */
 public record Decision(Plan plan, Engine.Result result, boolean skipped, String cacheNote,
-                       List<io.bypass.db.Verifier.Source> sources, List<io.bypass.cache.FileIdentity> unchecked) {
+                       List<io.bypass.db.Verifier.Source> sources, io.bypass.cache.Expectations unchecked) {
 
     public Decision(Plan plan, Engine.Result result, boolean skipped) {
         this(plan, result, skipped, null, null, null);

@@ -211,7 +211,7 @@ class CachedDecisionTest {
     @Test
     void identitiesSurviveTheStore() throws IOException {
         List<FileIdentity> ids = profile();
-        byte[] e = DecisionCache.encode("ab".repeat(32), 1, "p".getBytes(StandardCharsets.UTF_8), ids);
-        assertEquals(ids, DecisionCache.decode(e, "ab".repeat(32), 0).files());
+        byte[] e = DecisionCache.encode("ab".repeat(32), 1, "p".getBytes(StandardCharsets.UTF_8), Expectations.of(ids));
+        assertEquals(ids, DecisionCache.decode(e, "ab".repeat(32), 0).files().files());
     }
 }

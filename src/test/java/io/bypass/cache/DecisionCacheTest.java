@@ -61,7 +61,7 @@ class DecisionCacheTest {
         assertNull(c.store(k, bytes("{\"verdict\":\"inject\"}"), ids));
         DecisionCache.Entry e = c.lookup(k, c.filesValidator(img)).orElseThrow();
         assertArrayEquals(bytes("{\"verdict\":\"inject\"}"), e.payload());
-        assertEquals(ids, e.files());
+        assertEquals(ids, e.files().files());
         // The image changed: the entry is not used (and a refuse is never turned into an inject by it).
         img.file("/usr/lib/libmpich.so.12.4.1", "ELF-mpich-3.4.1", 3000, 0644);
         assertTrue(c.lookup(k, c.filesValidator(img)).isEmpty());

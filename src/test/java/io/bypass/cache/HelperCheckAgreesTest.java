@@ -80,13 +80,14 @@ class HelperCheckAgreesTest {
     void theHelperAndTheJvmAgree(Change change) throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(HELPER), "the helper is built by mvn compile");
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "the hook trusts only a root-owned helper");
-        List<FileIdentity> ids = record();
+        // Both from the lines an entry stores: the JVM checks what they parse back to.
+        Expectations stored = Expectations.ofLines(Expectations.of(record()).lines());
         apply(change);
         String jvm;
         try (ContainerRoot root = ContainerRoot.open(rootfs)) {
-            jvm = FileIdentity.validate(ids, new RootReader(root), 1 << 20);
+            jvm = FileIdentity.validate(stored.files(), new RootReader(root), 1 << 20);
         }
-        String helper = HookApplier.verify(HELPER.toAbsolutePath(), rootfs, ids);
+        String helper = HookApplier.verify(HELPER.toAbsolutePath(), rootfs, stored);
         assertEquals(change.stillValid, jvm == null, "the JVM: " + jvm);
         assertEquals(change.stillValid, helper == null, "the helper: " + helper);
     }
